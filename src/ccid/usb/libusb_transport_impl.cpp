@@ -1,0 +1,304 @@
+#include "ccid/usb/libusb_transport_impl.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "ccid/usb/usb_error.h"
+#include "ccid/usb/usb_packet_rules.h"
+
+namespace ccidkit::ccid::usb {
+
+namespace {
+
+// Lets a waiting call sleep until the event thread reports its transfer done.
+struct Completion {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+};
+
+void LIBUSB_CALL on_transfer_done(libusb_transfer* transfer) {
+    auto* completion = static_cast<Completion*>(transfer->user_data);
+    std::lock_guard lock(completion->mutex);
+    completion->done = true;
+    // Notify while holding the lock: the waiter destroys *completion as soon as it can lock.
+    completion->cv.notify_all();
+}
+
+struct TransferDeleter {
+    void operator()(libusb_transfer* t) const { libusb_free_transfer(t); }
+};
+using TransferPtr = std::unique_ptr<libusb_transfer, TransferDeleter>;
+
+// libusb enforces each transfer's timeout itself; this extra margin only matters if that ever
+// failed, in which case the waiter cancels the transfer and reports Timeout.
+constexpr std::chrono::seconds kCompletionGrace{2};
+
+// Largest wLength of a control transfer (USB 2.0 clause 9.3.5).
+constexpr std::size_t kMaxControlData = 0xFFFF;
+
+std::uint8_t interface_request_type(std::uint8_t requested, std::uint8_t direction) {
+    return static_cast<std::uint8_t>((requested & 0x60) | direction | LIBUSB_RECIPIENT_INTERFACE);
+}
+
+}  // namespace
+
+// Admits one call: refuses it once the transport is closing or the device is gone, and counts
+// it so that close() can wait until it has returned.
+class LibusbTransport::CallScope {
+public:
+    explicit CallScope(LibusbTransport& t) : t_(t) {
+        std::lock_guard lock(t_.mutex_);
+        if (t_.closing_ || t_.handle_ == nullptr || t_.gone_.load()) return;
+        ++t_.active_calls_;
+        generation_ = t_.cancel_generation_;
+        admitted_ = true;
+    }
+    ~CallScope() {
+        if (!admitted_) return;
+        std::lock_guard lock(t_.mutex_);
+        if (--t_.active_calls_ == 0) t_.idle_.notify_all();
+    }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+    bool admitted() const { return admitted_; }
+    std::uint64_t generation() const { return generation_; }
+
+private:
+    LibusbTransport& t_;
+    std::uint64_t generation_ = 0;
+    bool admitted_ = false;
+};
+
+LibusbTransport::LibusbTransport(std::unique_ptr<LibusbContext> context, libusb_device_handle* handle,
+                                 UsbReaderCandidate reader, TransportOptions options)
+    : context_(std::move(context)), handle_(handle), reader_(std::move(reader)), options_(options) {}
+
+LibusbTransport::~LibusbTransport() { close(); }
+
+void LibusbTransport::note_error(TransportError e) {
+    if (e == TransportError::NoDevice && !gone_.exchange(true)) {
+        spdlog::debug("usb: reader {} is gone", location_name(reader_));
+    }
+}
+
+std::expected<std::size_t, TransportError> LibusbTransport::run(libusb_transfer* transfer, std::uint64_t generation,
+                                                                Millis timeout) {
+    Completion completion;
+    transfer->callback = on_transfer_done;
+    transfer->user_data = &completion;
+    {
+        std::lock_guard lock(mutex_);
+        if (gone_.load()) return std::unexpected(TransportError::NoDevice);
+        if (generation != cancel_generation_) return std::unexpected(TransportError::Cancelled);
+        const int r = libusb_submit_transfer(transfer);
+        if (r != LIBUSB_SUCCESS) {
+            spdlog::trace("usb: submit to endpoint {:#04x} failed: {}", transfer->endpoint, libusb_error_name(r));
+            const TransportError e = from_libusb_error(r);
+            note_error(e);
+            return std::unexpected(e);
+        }
+        in_flight_.push_back(transfer);
+    }
+
+    bool forced_cancel = false;
+    {
+        std::unique_lock lock(completion.mutex);
+        const auto deadline =
+            std::chrono::steady_clock::now() + Millis(to_libusb_timeout(timeout)) + kCompletionGrace;
+        if (!completion.cv.wait_until(lock, deadline, [&] { return completion.done; })) {
+            forced_cancel = true;
+            lock.unlock();
+            libusb_cancel_transfer(transfer);
+            lock.lock();
+            // A cancelled transfer always completes: never free one libusb still owns.
+            completion.cv.wait(lock, [&] { return completion.done; });
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        std::erase(in_flight_, transfer);
+    }
+
+    auto error = from_transfer_status(transfer->status);
+    if (!error) return static_cast<std::size_t>(std::max(transfer->actual_length, 0));
+    if (*error == TransportError::Cancelled && forced_cancel) error = TransportError::Timeout;
+    spdlog::trace("usb: transfer on endpoint {:#04x} ended: {}", transfer->endpoint, to_string(*error));
+    note_error(*error);
+    return std::unexpected(*error);
+}
+
+std::expected<std::size_t, TransportError> LibusbTransport::receive(const UsbEndpoint& endpoint, unsigned char type,
+                                                                    std::span<std::uint8_t> buffer,
+                                                                    std::uint64_t generation, Millis timeout) {
+    const InPlan plan = plan_in_transfer(buffer.size(), endpoint.max_packet_size);
+    std::vector<std::uint8_t> scratch;
+    std::uint8_t* target = buffer.data();
+    if (plan.internal_buffer) {
+        scratch.resize(plan.request_length);
+        target = scratch.data();
+    }
+    TransferPtr transfer(libusb_alloc_transfer(0));
+    if (!transfer) return std::unexpected(TransportError::Io);
+    libusb_fill_bulk_transfer(transfer.get(), handle_, endpoint.address, target, static_cast<int>(plan.request_length),
+                              nullptr, nullptr, to_libusb_timeout(timeout));
+    transfer->type = type;  // bulk or interrupt: the fill functions differ only in this field
+
+    auto received = run(transfer.get(), generation, timeout);
+    if (!received) return received;
+    if (*received > buffer.size()) {
+        spdlog::debug("usb: endpoint {:#04x} sent {} bytes for a {}-byte buffer", endpoint.address, *received,
+                      buffer.size());
+        return std::unexpected(TransportError::Overflow);
+    }
+    if (plan.internal_buffer && *received != 0) std::memcpy(buffer.data(), scratch.data(), *received);
+    return received;
+}
+
+std::expected<std::size_t, TransportError> LibusbTransport::send(const UsbEndpoint& endpoint, const std::uint8_t* data,
+                                                                 std::size_t length, std::uint64_t generation,
+                                                                 Millis timeout) {
+    static std::uint8_t no_data = 0;  // a valid pointer for zero-length packets; never written
+    TransferPtr transfer(libusb_alloc_transfer(0));
+    if (!transfer) return std::unexpected(TransportError::Io);
+    // libusb's buffer pointer is not const, but an OUT transfer only reads it.
+    auto* bytes = length == 0 ? &no_data : const_cast<std::uint8_t*>(data);
+    libusb_fill_bulk_transfer(transfer.get(), handle_, endpoint.address, bytes, static_cast<int>(length), nullptr,
+                              nullptr, to_libusb_timeout(timeout));
+    return run(transfer.get(), generation, timeout);
+}
+
+std::expected<void, TransportError> LibusbTransport::bulk_out(ByteView message, Millis timeout) {
+    CallScope call(*this);
+    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!reader_.bulk_out) return std::unexpected(TransportError::NotSupported);
+    if (message.size() > kMaxTransferBytes) return std::unexpected(TransportError::NotSupported);
+    const UsbEndpoint& ep = *reader_.bulk_out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+
+    auto sent = send(ep, message.data(), message.size(), call.generation(), timeout);
+    if (!sent) return std::unexpected(sent.error());
+    if (*sent != message.size()) return std::unexpected(TransportError::Io);
+
+    if (options_.zero_length_packets && needs_zero_length_packet(message.size(), ep.max_packet_size)) {
+        const auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+        auto zlp = send(ep, nullptr, 0, call.generation(), std::max(left, Millis(1)));
+        if (!zlp) return std::unexpected(zlp.error());
+    }
+    return {};
+}
+
+std::expected<std::size_t, TransportError> LibusbTransport::bulk_in(std::span<std::uint8_t> buffer, Millis timeout) {
+    CallScope call(*this);
+    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!reader_.bulk_in) return std::unexpected(TransportError::NotSupported);
+    return receive(*reader_.bulk_in, LIBUSB_TRANSFER_TYPE_BULK, buffer, call.generation(), timeout);
+}
+
+std::expected<std::size_t, TransportError> LibusbTransport::interrupt_in(std::span<std::uint8_t> buffer,
+                                                                         Millis timeout) {
+    CallScope call(*this);
+    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!reader_.interrupt_in) return std::unexpected(TransportError::NotSupported);
+    return receive(*reader_.interrupt_in, LIBUSB_TRANSFER_TYPE_INTERRUPT, buffer, call.generation(), timeout);
+}
+
+std::expected<std::size_t, TransportError> LibusbTransport::control_in(const ControlSetup& setup,
+                                                                       std::span<std::uint8_t> buffer, Millis timeout) {
+    CallScope call(*this);
+    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    const std::size_t length = std::min(buffer.size(), kMaxControlData);
+    std::vector<std::uint8_t> raw(LIBUSB_CONTROL_SETUP_SIZE + length);
+    libusb_fill_control_setup(raw.data(), interface_request_type(setup.request_type, LIBUSB_ENDPOINT_IN),
+                              setup.request, setup.value, reader_.interface_number, static_cast<std::uint16_t>(length));
+    TransferPtr transfer(libusb_alloc_transfer(0));
+    if (!transfer) return std::unexpected(TransportError::Io);
+    libusb_fill_control_transfer(transfer.get(), handle_, raw.data(), nullptr, nullptr, to_libusb_timeout(timeout));
+    auto received = run(transfer.get(), call.generation(), timeout);
+    if (!received) return received;
+    const std::size_t n = std::min(*received, length);  // the host never reads past wLength
+    if (n != 0) std::memcpy(buffer.data(), raw.data() + LIBUSB_CONTROL_SETUP_SIZE, n);
+    return n;
+}
+
+std::expected<void, TransportError> LibusbTransport::control_out(const ControlSetup& setup, ByteView data,
+                                                                 Millis timeout) {
+    CallScope call(*this);
+    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (data.size() > kMaxControlData) return std::unexpected(TransportError::NotSupported);
+    std::vector<std::uint8_t> raw(LIBUSB_CONTROL_SETUP_SIZE + data.size());
+    libusb_fill_control_setup(raw.data(), interface_request_type(setup.request_type, LIBUSB_ENDPOINT_OUT),
+                              setup.request, setup.value, reader_.interface_number,
+                              static_cast<std::uint16_t>(data.size()));
+    if (!data.empty()) std::memcpy(raw.data() + LIBUSB_CONTROL_SETUP_SIZE, data.data(), data.size());
+    TransferPtr transfer(libusb_alloc_transfer(0));
+    if (!transfer) return std::unexpected(TransportError::Io);
+    libusb_fill_control_transfer(transfer.get(), handle_, raw.data(), nullptr, nullptr, to_libusb_timeout(timeout));
+    auto sent = run(transfer.get(), call.generation(), timeout);
+    if (!sent) return std::unexpected(sent.error());
+    return {};
+}
+
+std::expected<void, TransportError> LibusbTransport::clear_halt() {
+    CallScope call(*this);
+    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    for (const auto* ep : {&reader_.bulk_in, &reader_.bulk_out, &reader_.interrupt_in}) {
+        if (!*ep) continue;
+        const int r = libusb_clear_halt(handle_, (*ep)->address);
+        if (r != LIBUSB_SUCCESS) {
+            spdlog::trace("usb: clear_halt({:#04x}) failed: {}", (*ep)->address, libusb_error_name(r));
+            const TransportError e = from_libusb_error(r);
+            note_error(e);
+            return std::unexpected(e);
+        }
+    }
+    return {};
+}
+
+bool LibusbTransport::has_interrupt_in() const { return reader_.interrupt_in.has_value(); }
+
+std::uint16_t LibusbTransport::bulk_in_max_packet() const {
+    return reader_.bulk_in ? reader_.bulk_in->max_packet_size : 0;
+}
+
+std::uint8_t LibusbTransport::interface_number() const { return reader_.interface_number; }
+
+void LibusbTransport::cancel() {
+    std::lock_guard lock(mutex_);
+    ++cancel_generation_;
+    // LIBUSB_ERROR_NOT_FOUND means the transfer is already completing: nothing to do.
+    for (libusb_transfer* t : in_flight_) libusb_cancel_transfer(t);
+}
+
+void LibusbTransport::close() {
+    std::unique_lock lock(mutex_);
+    if (closed_) return;
+    if (closing_) {
+        idle_.wait(lock, [&] { return closed_; });
+        return;
+    }
+    closing_ = true;
+    ++cancel_generation_;
+    for (libusb_transfer* t : in_flight_) libusb_cancel_transfer(t);
+    idle_.wait(lock, [&] { return active_calls_ == 0; });
+    libusb_device_handle* handle = std::exchange(handle_, nullptr);
+    lock.unlock();
+
+    if (handle != nullptr) {
+        const int r = libusb_release_interface(handle, reader_.interface_number);
+        if (r != LIBUSB_SUCCESS) spdlog::trace("usb: release_interface: {}", libusb_error_name(r));
+        libusb_close(handle);
+    }
+
+    lock.lock();
+    closed_ = true;
+    idle_.notify_all();
+}
+
+}  // namespace ccidkit::ccid::usb

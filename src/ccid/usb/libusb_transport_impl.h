@@ -1,0 +1,82 @@
+// The libusb Transport. Internal to src/ccid/usb: users get it through the open_* functions of
+// libusb_transport.h.
+//
+// Concurrency contract:
+// - Any method may be called from any thread, concurrently (e.g. interrupt_in on a card-event
+//   thread while another thread runs bulk_out/bulk_in, and a third calls cancel()).
+// - Each call registers its libusb transfer in `in_flight_` under `mutex_` before submitting,
+//   and removes it after the completion callback ran, so cancel() only ever touches live
+//   transfers. Completion callbacks run on the context's event thread and touch only the
+//   waiting call's own Completion (never `mutex_`), so there is no lock-order cycle.
+// - cancel() bumps `cancel_generation_`; a call that started before the bump but had not
+//   submitted yet returns Cancelled instead of submitting. A call started after cancel() runs
+//   normally (cancel is an event, not a state).
+// - close() waits until no call is active before closing the handle, so libusb never sees a
+//   handle closed under a running call.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "ccid/usb/libusb_context.h"
+#include "ccid/usb/libusb_transport.h"
+
+namespace ccidkit::ccid::usb {
+
+class LibusbTransport final : public UsbTransport {
+public:
+    // Takes ownership of `context` and `handle`. `handle` has `reader.interface_number` claimed;
+    // nullptr makes a transport that is already closed (every call returns NoDevice).
+    LibusbTransport(std::unique_ptr<LibusbContext> context, libusb_device_handle* handle, UsbReaderCandidate reader,
+                    TransportOptions options);
+    ~LibusbTransport() override;
+
+    std::expected<void, TransportError> bulk_out(ByteView message, Millis timeout) override;
+    std::expected<std::size_t, TransportError> bulk_in(std::span<std::uint8_t> buffer, Millis timeout) override;
+    std::expected<std::size_t, TransportError> interrupt_in(std::span<std::uint8_t> buffer, Millis timeout) override;
+    std::expected<std::size_t, TransportError> control_in(const ControlSetup& setup, std::span<std::uint8_t> buffer,
+                                                          Millis timeout) override;
+    std::expected<void, TransportError> control_out(const ControlSetup& setup, ByteView data, Millis timeout) override;
+    std::expected<void, TransportError> clear_halt() override;
+    bool has_interrupt_in() const override;
+    std::uint16_t bulk_in_max_packet() const override;
+    std::uint8_t interface_number() const override;
+    void cancel() override;
+
+    const UsbReaderCandidate& reader() const override { return reader_; }
+    void close() override;
+
+private:
+    class CallScope;
+
+    // Submits `transfer` (filled in by the caller, callback excepted), waits for it and returns
+    // actual_length or the mapped error.
+    std::expected<std::size_t, TransportError> run(libusb_transfer* transfer, std::uint64_t generation,
+                                                   Millis timeout);
+    std::expected<std::size_t, TransportError> receive(const UsbEndpoint& endpoint, unsigned char type,
+                                                       std::span<std::uint8_t> buffer, std::uint64_t generation,
+                                                       Millis timeout);
+    std::expected<std::size_t, TransportError> send(const UsbEndpoint& endpoint, const std::uint8_t* data,
+                                                    std::size_t length, std::uint64_t generation, Millis timeout);
+    void note_error(TransportError e);
+
+    std::unique_ptr<LibusbContext> context_;  // outlives handle_: declared first, destroyed last
+    libusb_device_handle* handle_ = nullptr;
+    const UsbReaderCandidate reader_;
+    const TransportOptions options_;
+
+    std::atomic<bool> gone_{false};  // device reported gone: fail fast from now on
+    std::mutex mutex_;
+    std::condition_variable idle_;  // signalled when active_calls_ drops to 0 or close() ends
+    std::vector<libusb_transfer*> in_flight_;
+    std::uint64_t cancel_generation_ = 0;
+    unsigned active_calls_ = 0;
+    bool closing_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace ccidkit::ccid::usb
