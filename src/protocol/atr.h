@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/bytes.h"
+#include "protocol/t1_edc.h"
 
 namespace ccidkit::proto {
 
@@ -83,7 +84,8 @@ struct InterfaceByte {
     std::optional<std::uint8_t> group_protocol;
 };
 
-enum class Edc : std::uint8_t { Lrc, Crc };
+// The ATR selects the T=1 error detection code; one enum for both (t1_edc.h).
+using Edc = T1Edc;
 
 // T=1 parameters (11.4), from the first TA/TB/TC specific to T=1 (i > 2), else the defaults.
 struct T1Parameters {
