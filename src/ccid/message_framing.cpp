@@ -27,17 +27,17 @@ std::expected<ByteView, DecodeError> checked_payload(const Header& header, ByteV
 
 Bytes encode_message(MessageType type, std::uint8_t slot, std::uint8_t seq,
                      const std::array<std::uint8_t, 3>& specific, ByteView payload) {
-    Bytes out(kHeaderSize + payload.size());
-    out[0] = static_cast<std::uint8_t>(type);
+    // Built by appending (not by indexing a sized vector): GCC 12 at -O1 mis-reports a null
+    // dereference on the indexed form.
+    const auto length = static_cast<std::uint32_t>(payload.size());
+    Bytes out;
+    out.reserve(kHeaderSize + payload.size());
+    out.push_back(static_cast<std::uint8_t>(type));
     // A payload beyond 4 GiB cannot be expressed; callers bound messages by
     // dwMaxCCIDMessageLength (at most 64 KiB + header in practice) long before that.
-    store_le32(&out[1], static_cast<std::uint32_t>(payload.size()));
-    out[5] = slot;
-    out[6] = seq;
-    out[7] = specific[0];
-    out[8] = specific[1];
-    out[9] = specific[2];
-    std::copy(payload.begin(), payload.end(), out.begin() + kHeaderSize);
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(length >> (8 * i)));
+    out.insert(out.end(), {slot, seq, specific[0], specific[1], specific[2]});
+    out.insert(out.end(), payload.begin(), payload.end());
     return out;
 }
 
