@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="g++ cmake make pkg-config libusb-1.0-0-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
-libbenchmark-dev pcsc-tools python3 python3-pyscard"
+libbenchmark-dev pcsc-tools python3 python3-pyscard tshark clang-16 libclang-rt-16-dev"
 
 missing=""
 for p in $PACKAGES; do
@@ -24,6 +24,8 @@ fi
 
 echo "Installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# tshark (pcapng trace tests) would otherwise ask whether non-root users may capture.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 if ! apt-get install -y --no-install-recommends $missing; then
     apt-get update
     apt-get install -y --no-install-recommends $missing
