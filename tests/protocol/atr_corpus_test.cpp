@@ -25,7 +25,7 @@ namespace {
 constexpr const char* kListPath = "/usr/share/pcsc/smartcard_list.txt";
 constexpr const char* kPython = "/usr/bin/python3";
 
-// Counts for Debian bookworm's pcsc-tools 1.6.2 list (see docs/_parts/atr-pps.md).
+// Counts for Debian bookworm's pcsc-tools 1.6.2 list (see docs/PROTOCOL.md).
 constexpr std::size_t kPinnedLiteral = 3803;
 constexpr std::size_t kPinnedPatterns = 238;
 constexpr std::size_t kPinnedValid = 3702;
