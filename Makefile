@@ -29,7 +29,7 @@ build-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/tools/ccidkit-demo/ccidkit-demo
+	./$(BUILD)/tools/ccidkit-demo
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -46,3 +46,33 @@ bench: deps $(BENCH_BUILD)/CMakeCache.txt
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+
+# Coverage-guided fuzzing (clang 16 + libFuzzer, ASan+UBSan; see docs/SECURITY.md). `fuzz` runs
+# every target FUZZ_SECONDS (default 300) each; `fuzz-smoke` 15 s each, plus the reproducers.
+.PHONY: fuzz fuzz-smoke
+fuzz: deps
+	./scripts/fuzz.sh run
+
+fuzz-smoke: deps
+	FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-15} ./scripts/fuzz.sh run
+
+# Real kernel USB in a throw-away VM (qemu + Debian's kernel, see docs/_parts/usb-vm.md).
+# `vm-smoke` is the short proof (one boot, < 2 min); `test-usb` runs every session. Both
+# print SKIP and succeed when qemu or the kernel cannot be had (scripts/vm-deps.sh).
+VM_TARGETS = ccid-gadget t_vm_usb_gadget_test t_vm_usb_throughput_test t_vm_usb_corpus_test t_vm_qemu_ccid_test
+.PHONY: vm-smoke test-usb
+vm-smoke: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target ccid-gadget t_vm_usb_gadget_test
+	./tests/vm/vm-smoke.sh $(BUILD)
+
+test-usb: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(VM_TARGETS)
+	./tests/vm/test-usb.sh $(BUILD)
+
+# docs/READERS.md: every reader of the corpus (shared/corpus/ccid-readers) impersonated by the
+# simulator and driven by the host driver (tools/readers-report; the same run as the test
+# t_ccid_corpus_emulation_test, which pins its numbers).
+.PHONY: readers-doc
+readers-doc: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target readers-report
+	./$(BUILD)/tools/readers-report --corpus ../shared/corpus/ccid-readers --output docs/READERS.md
