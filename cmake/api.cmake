@@ -124,5 +124,12 @@ function(ccidkit_api_extra_tests)
     target_link_libraries(t_api_shared_library_test PRIVATE ${CMAKE_DL_LIBS})
     add_dependencies(t_api_shared_library_test ccidkit_pcsclite)
   endif()
+  # Debian's PC/SC programs (pcsc_scan, pyscard, opensc-tool) run on the built libpcsclite.so.1.
+  if(TARGET t_api_pcsc_programs_test)
+    target_compile_definitions(t_api_pcsc_programs_test PRIVATE
+      CCIDKIT_PCSCLITE_SO="$<TARGET_FILE_DIR:ccidkit_pcsclite>/libpcsclite.so.1"
+      $<$<BOOL:${CCIDKIT_SANITIZE}>:CCIDKIT_SANITIZED=1>)
+    add_dependencies(t_api_pcsc_programs_test ccidkit_pcsclite)
+  endif()
 endfunction()
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL ccidkit_api_extra_tests)

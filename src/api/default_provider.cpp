@@ -1,9 +1,12 @@
 #include "api/default_provider.h"
 
+#include "api/ccid_backend_provider.h"
+
 namespace ccidkit::api {
 
-// The USB CCID driver and the reader simulator plug in here once their adapters exist
-// (see docs/_parts/api.md, "Backends"); until then an application sees no reader.
-std::shared_ptr<ReaderProvider> make_default_provider() { return std::make_shared<EmptyProvider>(); }
+// USB CCID readers through the host driver, plus the simulated readers of
+// $CCID_VIRTUAL_READERS (api/ccid_backend_provider.h). Throws when that variable does not
+// parse, which the caller reports as SCARD_E_NO_SERVICE (after the message is logged).
+std::shared_ptr<ReaderProvider> make_default_provider() { return make_ccid_provider(); }
 
 }  // namespace ccidkit::api

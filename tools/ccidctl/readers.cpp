@@ -11,7 +11,6 @@
 #include "ccid/usb/libusb_transport.h"
 #include "ccid/usb/usb_enumerate.h"
 #include "descriptor_source.h"
-#include "protocol/atr.h"
 #include "sim/reader/reader_sim.h"
 
 namespace ccidkit::ccidctl {
@@ -23,44 +22,26 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-std::optional<VirtualReaderSpec> virtual_kind(std::string_view kind, std::string& error) {
-    VirtualReaderSpec v;
-    if (kind == "tpdu") {
-        v.config = sim::make_reader_config(ccid::ExchangeLevel::Tpdu);
-    } else if (kind == "short") {
-        v.config = sim::make_reader_config(ccid::ExchangeLevel::ShortApdu);
-    } else if (kind == "extended") {
-        v.config = sim::make_reader_config(ccid::ExchangeLevel::ExtendedApdu);
-    } else if (kind.starts_with("file=")) {
-        const std::string path(kind.substr(5));
-        auto file = load_descriptor_file(path);
-        if (!file) {
-            error = file.error().message;
-            return std::nullopt;
-        }
-        const DescribedInterface& d = file->interfaces.front();
-        auto config = sim::reader_config_from_descriptor(d.class_descriptor);
-        if (!config) {
-            error = fmt::format("{}: class descriptor: {}", path, to_string(config.error()));
-            return std::nullopt;
-        }
-        v.config = std::move(*config);
-        if (d.vendor_id) v.config.vendor_id = *d.vendor_id;
-        if (d.product_id) v.config.product_id = *d.product_id;
-        if (d.bcd_device) v.config.bcd_device = *d.bcd_device;
-        if (d.manufacturer) v.config.manufacturer = *d.manufacturer;
-        if (d.product) v.config.product = *d.product;
-        v.config.interface_number = d.interface_number;
-        v.config.has_interrupt = d.num_endpoints >= 3;
-        for (auto c : d.clocks_khz)
-            if (c > 0) v.config.clocks_khz.push_back(static_cast<std::uint32_t>(c));
-        for (auto r : d.data_rates_bps)
-            if (r > 0) v.config.data_rates_bps.push_back(static_cast<std::uint32_t>(r));
-    } else {
-        error = fmt::format("unknown virtual reader kind '{}' (tpdu, short, extended or file=PATH)", kind);
-        return std::nullopt;
-    }
-    return v;
+// file=PATH of --virtual: the first interface of any descriptor file ccidctl reads.
+std::expected<sim::ReaderSimConfig, std::string> config_from_descriptor_file(const std::string& path) {
+    auto file = load_descriptor_file(path);
+    if (!file) return std::unexpected(file.error().message);
+    if (file->interfaces.empty()) return std::unexpected(path + ": no reader interface");
+    const DescribedInterface& d = file->interfaces.front();
+    auto config = sim::reader_config_from_descriptor(d.class_descriptor);
+    if (!config) return std::unexpected(fmt::format("{}: class descriptor: {}", path, to_string(config.error())));
+    if (d.vendor_id) config->vendor_id = *d.vendor_id;
+    if (d.product_id) config->product_id = *d.product_id;
+    if (d.bcd_device) config->bcd_device = *d.bcd_device;
+    if (d.manufacturer) config->manufacturer = *d.manufacturer;
+    if (d.product) config->product = *d.product;
+    config->interface_number = d.interface_number;
+    config->has_interrupt = d.num_endpoints >= 3;
+    for (auto c : d.clocks_khz)
+        if (c > 0) config->clocks_khz.push_back(static_cast<std::uint32_t>(c));
+    for (auto r : d.data_rates_bps)
+        if (r > 0) config->data_rates_bps.push_back(static_cast<std::uint32_t>(r));
+    return std::move(*config);
 }
 
 std::string usb_location(const ccid::usb::UsbReaderCandidate& c) { return "usb:" + ccid::usb::location_name(c); }
@@ -91,7 +72,7 @@ ReaderInfo info_from_virtual(const VirtualReaderSpec& v, std::size_t index) {
     r.bcd_device = v.config.bcd_device;
     r.manufacturer = v.config.manufacturer;
     r.product = v.config.product;
-    r.serial = v.config.serial.empty() ? "" : fmt::format("{}-{}", v.config.serial, index);
+    r.serial = sim::virtual_serial(v, index);
     r.interface_number = v.config.interface_number;
     r.class_descriptor = ccid::encode_ccid_descriptor(v.config.descriptor);
     r.simulated = v;
@@ -140,44 +121,7 @@ ReaderInfo reader_info_from_usb(const ccid::usb::UsbReaderCandidate& candidate, 
 }
 
 std::expected<std::vector<VirtualReaderSpec>, std::string> parse_virtual_spec(std::string_view spec) {
-    std::vector<VirtualReaderSpec> out;
-    constexpr std::size_t kMaxVirtualReaders = 16;
-    std::size_t start = 0;
-    while (start <= spec.size()) {
-        const std::size_t comma = spec.find(',', start);
-        const std::string_view item = spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start);
-        start = comma == std::string_view::npos ? spec.size() + 1 : comma + 1;
-        if (item.empty()) return std::unexpected("empty item in the --virtual list");
-        if (out.size() == kMaxVirtualReaders) return std::unexpected("at most 16 virtual readers");
-        std::string_view kind = item;
-        std::string_view card = "t1";
-        // The card follows the last ':' (a file path may contain ':' itself when no card is given).
-        if (const auto colon = item.rfind(':'); colon != std::string_view::npos) {
-            const std::string_view suffix = item.substr(colon + 1);
-            if (!item.starts_with("file=") || suffix == "t0" || suffix == "t1" || suffix == "t1-1v8" ||
-                suffix == "none") {
-                kind = item.substr(0, colon);
-                card = suffix;
-            }
-        }
-        std::string error;
-        auto v = virtual_kind(kind, error);
-        if (!v) return std::unexpected(error);
-        if (card == "t1") {
-            v->card = VirtualReaderSpec::Card::T1;
-        } else if (card == "t0") {
-            v->card = VirtualReaderSpec::Card::T0;
-        } else if (card == "t1-1v8") {
-            v->card = VirtualReaderSpec::Card::T1ClassC;
-        } else if (card == "none") {
-            v->card = VirtualReaderSpec::Card::None;
-        } else {
-            return std::unexpected(fmt::format("unknown card '{}' in '{}' (t1, t0, t1-1v8 or none)", card, item));
-        }
-        v->spec = std::string(item);
-        out.push_back(std::move(*v));
-    }
-    return out;
+    return sim::parse_virtual_spec(spec, config_from_descriptor_file);
 }
 
 std::expected<std::vector<ReaderInfo>, ReaderFailure> list_readers(const Context& ctx) {
@@ -268,19 +212,7 @@ std::expected<std::unique_ptr<ccid::Transport>, ReaderFailure> open_transport(co
     std::unique_ptr<ccid::Transport> transport;
     ccid::pcapng::RecordedDevice recorded;
     if (info.simulated) {
-        auto sim = std::make_unique<sim::ReaderSim>(info.simulated->config);
-        switch (info.simulated->card) {
-            case VirtualReaderSpec::Card::T1: sim->insert_card(0, sim::SimCard::t1_default()); break;
-            case VirtualReaderSpec::Card::T0: sim->insert_card(0, sim::SimCard::t0_default()); break;
-            case VirtualReaderSpec::Card::T1ClassC: {
-                sim::SimCardConfig c;
-                c.atr = sim::SimCard::t1_default_atr();
-                c.atr.classes = proto::kClassC;
-                sim->insert_card(0, sim::SimCard(c));
-                break;
-            }
-            case VirtualReaderSpec::Card::None: break;
-        }
+        auto sim = sim::make_virtual_reader(*info.simulated);
         if (sim_out) *sim_out = sim.get();
         recorded.vendor_id = info.vendor_id;
         recorded.product_id = info.product_id;

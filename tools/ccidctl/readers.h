@@ -1,12 +1,9 @@
 // Where ccidctl's readers come from, how --reader picks one, and how it is opened with the host
 // CCID driver (ccid::Reader) — on USB through libusb, or simulated (--virtual).
 //
-// --virtual SPEC: a comma-separated list of simulated readers, each KIND[:CARD]:
-//   KIND  tpdu | short | extended     a one-slot reader at that exchange level
-//         file=PATH                   the first interface of a descriptor file (descriptor_source.h)
-//   CARD  t1 (default) | t0 | none    the card in slot 0; t1-1v8: a T=1 card of class C only
-//                                     (1.8 V, ISO/IEC 7816-3 6.2.4)
-// e.g. `--virtual short:t1,tpdu:none`.
+// --virtual SPEC: a comma-separated list of simulated readers, each KIND[:CARD] (syntax in
+// sim/virtual_spec.h; file=PATH takes any descriptor file of descriptor_source.h), e.g.
+// `--virtual short:t1,tpdu:none`.
 //
 // With `trace`, every transport opened here is wrapped in a pcapng recorder.
 #pragma once
@@ -26,6 +23,7 @@
 #include "common/bytes.h"
 #include "exit_codes.h"
 #include "sim/reader/reader_config.h"
+#include "sim/virtual_spec.h"
 
 namespace ccidkit::sim {
 class ReaderSim;
@@ -33,12 +31,11 @@ class ReaderSim;
 
 namespace ccidkit::ccidctl {
 
-struct VirtualReaderSpec {
-    sim::ReaderSimConfig config;
-    enum class Card : std::uint8_t { None, T0, T1, T1ClassC } card = Card::T1;
-    std::string spec;  // the item as written
-};
+// The spec syntax and its parser are shared with the SCard API ($CCID_VIRTUAL_READERS).
+using VirtualReaderSpec = sim::VirtualReaderSpec;
 
+// sim::parse_virtual_spec, with file=PATH read by load_descriptor_file (every format
+// `ccidctl info --descriptor-file` accepts).
 std::expected<std::vector<VirtualReaderSpec>, std::string> parse_virtual_spec(std::string_view spec);
 
 struct ReaderInfo {

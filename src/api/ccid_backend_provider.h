@@ -1,0 +1,92 @@
+// The default reader provider: USB CCID readers through the host driver, plus simulated
+// readers (sim::ReaderSim behind the same driver) described by $CCID_VIRTUAL_READERS.
+//
+// USB readers are enumerated synchronously when the provider starts (so the first
+// SCardListReaders already shows them), then a HotplugMonitor reports arrivals and departures:
+// an arrival is opened (Reader::open, quirks from the table) and listed; a departure is marked
+// gone (its backends answer ReaderGone, status Unavailable) and leaves the list. A reader that
+// cannot be opened (busy, no permission, unusable descriptor) is logged and left out.
+// Virtual readers are built once, listed first, and never leave.
+//
+// Environment (read by ccid_provider_options_from_env):
+//   CCID_VIRTUAL_READERS  "N" (N TPDU readers with a T=1 card) or a spec (sim/virtual_spec.h)
+//   CCIDKIT_USB           "0": no USB readers (e.g. tests that want the virtual ones only)
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/backend.h"
+#include "api/ccid_backend.h"
+#include "ccid/usb/usb_hotplug.h"
+#include "ccid/usb/usb_reader_candidate.h"
+#include "sim/virtual_spec.h"
+
+namespace ccidkit::sim {
+class ReaderSim;
+}
+
+namespace ccidkit::api {
+
+inline constexpr const char* kUsbEnvVar = "CCIDKIT_USB";
+
+struct CcidProviderOptions {
+    std::vector<sim::VirtualReaderSpec> virtual_readers;
+    bool usb = true;
+    ccid::usb::HotplugMode hotplug_mode = ccid::usb::HotplugMode::Auto;
+    std::chrono::milliseconds usb_poll_interval{1000};
+};
+
+// Throws std::runtime_error naming the variable when CCID_VIRTUAL_READERS does not parse.
+CcidProviderOptions ccid_provider_options_from_env();
+
+// The identity a USB interface gets (device_id "VVVV:PPPP:serial", or the port path without a
+// serial number; interfaces after the first get "/N" appended; channel id 0x0020 << 16 | bus << 8 | address).
+CcidDeviceIdentity identity_of_usb(const ccid::usb::UsbReaderCandidate& candidate);
+
+class CcidProvider final : public ReaderProvider {
+public:
+    // Opens the virtual readers (a reader that fails to open is logged and left out) and, with
+    // options.usb, the USB readers, then starts the hotplug monitor.
+    explicit CcidProvider(CcidProviderOptions options);
+    ~CcidProvider() override;
+    CcidProvider(const CcidProvider&) = delete;
+    CcidProvider& operator=(const CcidProvider&) = delete;
+
+    std::vector<std::shared_ptr<ReaderBackend>> readers() override;
+    void set_listener(ChangeListener* listener) override;
+
+    // The simulator of the index-th virtual reader (tests insert and remove cards, or unplug
+    // it); nullptr when there is no such reader. Owned by the provider's device.
+    sim::ReaderSim* simulator(std::size_t index) const;
+
+private:
+    struct Entry {
+        std::shared_ptr<CcidDevice> device;
+        std::optional<ccid::usb::ReaderKey> usb_key;
+        sim::ReaderSim* sim = nullptr;
+    };
+
+    void open_virtual(const sim::VirtualReaderSpec& spec, std::size_t index);
+    void open_usb(const ccid::usb::UsbReaderCandidate& candidate);
+    void usb_event(ccid::usb::HotplugEvent event, const ccid::usb::UsbReaderCandidate& candidate);
+    void changed();
+
+    mutable std::mutex mutex_;
+    std::vector<Entry> devices_;
+    std::vector<sim::ReaderSim*> simulators_;
+
+    std::mutex listener_mutex_;
+    ChangeListener* listener_ = nullptr;
+
+    std::unique_ptr<ccid::usb::HotplugMonitor> monitor_;
+};
+
+// A CcidProvider configured from the environment.
+std::shared_ptr<ReaderProvider> make_ccid_provider();
+
+}  // namespace ccidkit::api
