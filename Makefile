@@ -56,7 +56,7 @@ fuzz: deps
 fuzz-smoke: deps
 	FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-15} ./scripts/fuzz.sh run
 
-# Real kernel USB in a throw-away VM (qemu + Debian's kernel, see docs/_parts/usb-vm.md).
+# Real kernel USB in a throw-away VM (qemu + Debian's kernel, see docs/design/usb-vm.md).
 # `vm-smoke` is the short proof (one boot, < 2 min); `test-usb` runs every session. Both
 # print SKIP and succeed when qemu or the kernel cannot be had (scripts/vm-deps.sh).
 VM_TARGETS = ccid-gadget t_vm_usb_gadget_test t_vm_usb_throughput_test t_vm_usb_corpus_test t_vm_qemu_ccid_test

@@ -1,4 +1,4 @@
-// Sharing rules between processes, without a daemon (see docs/_parts/api.md).
+// Sharing rules between processes, without a daemon (see docs/design/api.md).
 //
 // Each reader slot has a lock file <dir>/<device>-<slot>.lock; each process opens it once per
 // reader (one open file description) and uses Linux open-file-description locks

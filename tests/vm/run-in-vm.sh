@@ -2,7 +2,7 @@
 # Runs one command inside a throw-away VM that has a real Linux USB stack: Debian's kernel
 # under qemu-system-x86_64, the host's / mounted read-only (tmpfs overlay on top), dummy_hcd +
 # FunctionFS loaded for gadget tests, optionally QEMU's own emulated CCID reader on UHCI.
-# See docs/_parts/usb-vm.md and /work/shared/notes/usb-vm-rig.md.
+# See docs/design/usb-vm.md and /work/shared/notes/usb-vm-rig.md.
 #
 # Usage: tests/vm/run-in-vm.sh [options] -- CMD [ARGS...]
 #   --qemu-ccid        add QEMU's usb-ccid reader with an emulated card (ccid-card-emulated)

@@ -1,7 +1,7 @@
 // ccid-gadget: ccidkit's simulated CCID reader as a real USB device, through a configfs
 // gadget with one FunctionFS function (on dummy_hcd in the test VM, or on any UDC). The host
 // side sees an ordinary CCID reader: enumeration, class descriptor, bulk/interrupt pipes and
-// class requests all go through the kernel's USB stack. See docs/_parts/usb-vm.md.
+// class requests all go through the kernel's USB stack. See docs/design/usb-vm.md.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>

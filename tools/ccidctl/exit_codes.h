@@ -1,5 +1,5 @@
 // ccidctl's exit status: what a script can branch on. Documented in `ccidctl --help` and
-// docs/_parts/tools.md; never renumber.
+// docs/design/tools.md; never renumber.
 #pragma once
 
 #include <string_view>

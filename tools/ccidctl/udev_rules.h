@@ -1,5 +1,5 @@
 // udev rules for ccidkit, generated from the reader quirks table so that the list of
-// vendor-class readers in the rules and in the driver never drift apart (docs/_parts/tools.md).
+// vendor-class readers in the rules and in the driver never drift apart (docs/design/tools.md).
 #pragma once
 
 #include <cstdint>
