@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="g++ cmake make pkg-config libusb-1.0-0-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev \
-libbenchmark-dev pcsc-tools opensc python3 python3-pyscard tshark clang-16 libclang-rt-16-dev"
+libbenchmark-dev libpcsclite-dev pcsc-tools opensc python3 python3-pyscard tshark clang-16 libclang-rt-16-dev"
 
 missing=""
 for p in $PACKAGES; do
