@@ -76,7 +76,7 @@ ReaderDescription describe_ccid_slot(const CcidDeviceIdentity& identity, const c
     d.bcd_device = identity.bcd_device;
     d.channel_id = identity.channel_id;
     // SCARD_ATTR_MAXINPUT: what fits in one message after the 10-byte CCID header (libccid).
-    d.max_input = caps.max_message_length > 10 ? caps.max_message_length - 10 : 0;
+    d.max_input = caps.max_send_length > 10 ? caps.max_send_length - 10 : 0;
     d.pin_pad.verify = (caps.descriptor.bPINSupport & ccid::kPinVerify) != 0;
     d.pin_pad.modify = (caps.descriptor.bPINSupport & ccid::kPinModify) != 0;
     d.pin_pad.lcd_layout = caps.descriptor.wLcdLayout;

@@ -17,6 +17,14 @@ constexpr std::size_t kMaxXfrPerApdu = 200'000;
 // Empty response parts tolerated in one chained response (each costs a round trip).
 constexpr std::size_t kMaxEmptyChainParts = 16;
 
+// CLA INS P1 P2 P3 (ISO/IEC 7816-3 12.2.1).
+constexpr std::size_t kT0HeaderSize = 5;
+
+// Bytes of abData one message to the reader can carry.
+std::size_t payload_room(const TransferSetup& setup) {
+    return setup.max_message_length > kHeaderSize ? setup.max_message_length - kHeaderSize : 0;
+}
+
 bool is_slot_error(const ReaderError& e, SlotErrorKind kind) { return e.slot_error && e.slot_error->kind == kind; }
 
 ReaderError engine_failure(std::string_view protocol, std::string_view why) {
@@ -122,8 +130,26 @@ std::size_t expected_response_size(ByteView apdu, std::size_t fallback) {
     return std::size_t{parsed->ne} + 2;
 }
 
+proto::T0ExchangeOptions fit_t0_options(proto::T0ExchangeOptions base, const TransferSetup& setup) {
+    const std::size_t room = payload_room(setup);
+    if (room > kT0HeaderSize) base.max_envelope_segment = std::min(base.max_envelope_segment, room - kT0HeaderSize);
+    if (room > 2) base.max_get_response = std::min(base.max_get_response, room - 2);  // data + SW1 SW2
+    const std::size_t le = std::clamp<std::size_t>(base.max_get_response, 1, 256);
+    // As many rounds per byte as the default budget allows for 256-byte chunks.
+    base.max_get_response_rounds = std::max(base.max_get_response_rounds, (kMaxResponseApdu + le - 1) / le + 44);
+    return base;
+}
+
 std::expected<Bytes, ReaderError> transfer_t0_tpdu(ByteView apdu, proto::T0Exchange& engine,
                                                    const TransferSetup& setup, const XfrFunction& xfr) {
+    // A short command travels as one case-3 TPDU (ISO/IEC 7816-3 12.2.4), which cannot be cut;
+    // longer ones go in ENVELOPE segments sized by fit_t0_options().
+    if (auto parsed = proto::parse_command_apdu(apdu);
+        parsed && parsed->nc() > 0 && parsed->nc() <= 255 && kT0HeaderSize + parsed->nc() > payload_room(setup))
+        return std::unexpected(make_error(
+            ReaderErrc::ApduTooLong,
+            fmt::format("T=0: {}-byte command TPDU, the reader takes {} bytes per message", kT0HeaderSize + parsed->nc(),
+                        payload_room(setup))));
     if (auto started = engine.start(apdu); !started) {
         const auto e = started.error();
         const ReaderErrc code = e == proto::T0ExchangeError::Busy ? ReaderErrc::ProtocolError : ReaderErrc::InvalidApdu;

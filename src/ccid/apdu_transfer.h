@@ -55,6 +55,12 @@ inline constexpr std::size_t kMaxResponseApdu = 65538;
 // Short APDU level limit (CCID 5.1): CLA INS P1 P2 Lc 255 data Le.
 inline constexpr std::size_t kMaxShortApdu = 261;
 
+// `base` with ENVELOPE segments and GET RESPONSE Le sized so that every TPDU and R-TPDU fits
+// in setup.max_message_length (and the GET RESPONSE round budget raised to match).
+proto::T0ExchangeOptions fit_t0_options(proto::T0ExchangeOptions base, const TransferSetup& setup);
+
+// Refuses (ApduTooLong, nothing sent) a command whose single case-3 TPDU (5 + Nc bytes) does
+// not fit in setup.max_message_length.
 std::expected<Bytes, ReaderError> transfer_t0_tpdu(ByteView apdu, proto::T0Exchange& engine,
                                                    const TransferSetup& setup, const XfrFunction& xfr);
 

@@ -168,6 +168,7 @@ EffectiveLimits effective_limits(const CcidDescriptor& d) {
     e.level = usable_level(d.dwFeatures);
     const std::uint32_t floor = e.level == ExchangeLevel::Character ? kMinMessageLength : kMinApduMessageLength;
     e.max_message_length = std::clamp(d.dwMaxCCIDMessageLength, floor, kMaxMessageLength);
+    e.max_send_length = std::clamp(d.dwMaxCCIDMessageLength, kMinMessageLength, kMaxMessageLength);
 
     // IFSD 0 means "not stated": offer the largest; anything above 254 cannot be sent in S(IFS).
     std::uint32_t ifsd = (d.dwMaxIFSD == 0 || d.dwMaxIFSD > kMaxIfsd) ? kMaxIfsd : d.dwMaxIFSD;

@@ -1,6 +1,6 @@
 // Plausibility of a CCID class descriptor, and the values the transport should actually use.
 // Real readers ship descriptors with impossible versions, zero clocks, IFSD 0 or 4096, message
-// lengths too small for a short APDU, etc. (see docs/_parts/descriptor.md for the corpus numbers):
+// lengths too small for a short APDU, etc. (see docs/design/descriptor.md for the corpus numbers):
 // nothing here rejects a descriptor, it names what cannot be trusted and picks safe values.
 #pragma once
 
@@ -53,7 +53,12 @@ struct EffectiveLimits {
     std::uint32_t max_data_rate = 10752;              // >= default_data_rate
     ExchangeLevel level = ExchangeLevel::Tpdu;        // never Contradictory
     std::uint32_t ifsd = kMaxIfsd;                    // 1..254, fits in one message
-    std::uint32_t max_message_length = 271;           // header included
+    // Two limits from dwMaxCCIDMessageLength (header included). Replies are decoded against the
+    // lenient one: readers that report too little still get their answers read. What the host
+    // sends keeps to the strict one, the reported value itself (floored at one bulk packet):
+    // CCID 1.1 section 5.1 lets the reader refuse anything longer (bError 01, dwLength).
+    std::uint32_t max_message_length = 271;           // lenient: raised to 271 unless character level
+    std::uint32_t max_send_length = 271;              // strict: kMinMessageLength..kMaxMessageLength
 
     bool operator==(const EffectiveLimits&) const = default;
 };

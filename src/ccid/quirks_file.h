@@ -7,7 +7,7 @@
 // A row starts with VID:PID (hex, "0x" allowed) and lists the settings it changes; any other
 // setting keeps the value of earlier rows. Every key accepts "default", which restores the
 // well-behaved value (e.g. `min_firmware=default` accepts a firmware the table refuses).
-// The full key list is in docs/_parts/quirks.md. A file with any malformed line is rejected
+// The full key list is in docs/design/quirks.md. A file with any malformed line is rejected
 // as a whole: the error names the line and the reason, and no row of it is used.
 #pragma once
 

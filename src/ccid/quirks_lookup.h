@@ -72,7 +72,7 @@ std::vector<std::string> describe_quirks(const Quirks& q);
 // of the merged result. Empty for a well-behaved reader.
 std::vector<std::string> describe_quirks_for(std::uint16_t vid, std::uint16_t pid, std::uint16_t bcd_device);
 
-// The built-in table as a Markdown table (docs/_parts/quirks.md embeds it).
+// The built-in table as a Markdown table (docs/design/quirks.md embeds it).
 std::string builtin_quirks_markdown();
 
 // ---- The user's rows ----

@@ -1,6 +1,6 @@
 // The built-in reader quirks. Facts come from the CCID class descriptors recorded for each
 // reader (idVendor/idProduct/bcdDevice) and from what the free CCID drivers (libccid,
-// GnuPG's scdaemon) had to do for these readers; see docs/_parts/quirks.md. Only fixes
+// GnuPG's scdaemon) had to do for these readers; see docs/design/quirks.md. Only fixes
 // that one of the `Quirks` switches expresses are here; PIN-pad message rewriting, escape
 // sequences and per-slot rate lists belong to the code that needs them.
 //
@@ -61,6 +61,14 @@ private:
 };
 
 void nothing(Quirks&) {}
+
+// SCM readers whose firmware reports dwMaxCCIDMessageLength 263 while taking 270-byte
+// messages (libccid lets them through): a 260-byte T=0 TPDU (CLA INS P1 P2 P3 and 255 bytes)
+// then fits in one message.
+constexpr std::uint32_t kScmRealMessageLength = 270;
+const char* const kScmMessageLengthReason =
+    "reports dwMaxCCIDMessageLength 263 but takes 270-byte messages (libccid knows it): 270 used";
+void scm_message_length(Quirks& q) { q.descriptor.dwMaxCCIDMessageLength = kScmRealMessageLength; }
 
 // SCM readers whose USB stack hangs when the reader has to send a frame of exactly
 // n * wMaxPacketSize (64) bytes; an IFSD of 64 - 10 (CCID header) - 4 (T=1 prologue and
@@ -207,14 +215,23 @@ std::vector<QuirkRow> build() {
     // Old firmware is both capped and refused; newer firmware is only vendor class.
     t.add(0x04E6, 0x5111, kAnyMin, 0x061F, "SCM SCR331-DI",
           std::string("firmware known to be broken (libccid refuses it too); ") + kScmIfsdReason +
-              "; vendor-class interface (0xFF) with a CCID descriptor",
+              "; vendor-class interface (0xFF) with a CCID descriptor; " + kScmMessageLengthReason,
           [](Quirks& q) {
               q.max_ifsd = kScmSafeIfsd;
               q.min_firmware = 0x0620;
               q.vendor_class_ccid = true;
+              scm_message_length(q);
           });
-    t.add(0x04E6, 0x5111, 0x0620, kAnyMax, "SCM SCR331-DI", "vendor-class interface (0xFF) with a CCID descriptor",
-          [](Quirks& q) { q.vendor_class_ccid = true; });
+    t.add(0x04E6, 0x5111, 0x0620, kAnyMax, "SCM SCR331-DI",
+          std::string("vendor-class interface (0xFF) with a CCID descriptor; ") + kScmMessageLengthReason,
+          [](Quirks& q) {
+              q.vendor_class_ccid = true;
+              scm_message_length(q);
+          });
+    t.add(0x04E6, 0x511C, "Axalto Reflex USB v3 (SCM)", kScmMessageLengthReason, scm_message_length);
+    t.add(0x04E6, 0x511F, "SCM SCR3310 (511F)", kScmMessageLengthReason, scm_message_length);
+    t.add(0x04E6, 0x5410, "SCM SCR35xx (5410)", kScmMessageLengthReason, scm_message_length);
+    t.add(0x04E6, 0x5612, "Identiv uTrust 3720 Contactless Reader", kScmMessageLengthReason, scm_message_length);
     t.add(0x04E6, 0x5115, kAnyMin, 0x0513, "SCM SCR335", kScmIfsdReason,
           [](Quirks& q) { q.max_ifsd = kScmSafeIfsd; });
     t.add(0x04E6, 0x5117, kAnyMin, 0x0521, "SCM SCR3320", kScmIfsdReason,
@@ -251,7 +268,11 @@ std::vector<QuirkRow> build() {
     t.add(0x08E6, 0xACE0, "Verisign Secure Token", kVendorClass, vendor_class);
     t.add(0x1A74, 0x6354, "OCS ID-One Cosmo Card USB Smart Chip Device (ICCD)", kVendorClass, vendor_class);
     t.add(0x0973, 0x0003, "SchlumbergerSema Cyberflex Access e-gate (ICCD)", kVendorClass, vendor_class);
-    t.add(0x04E6, 0x5120, "SCM SCR331-DI (NTT Communications)", kVendorClass, vendor_class);
+    t.add(0x04E6, 0x5120, "SCM SCR331-DI (NTT Communications)",
+          std::string(kVendorClass) + "; " + kScmMessageLengthReason, [](Quirks& q) {
+              q.vendor_class_ccid = true;
+              scm_message_length(q);
+          });
     t.add(0x04E6, 0x511A, "SCR3310-NTTCom", kVendorClass, vendor_class);
     t.add(0x04E6, 0x5121, "SCM SDI010", kVendorClass, vendor_class);
     t.add(0x04E6, 0x512B, "SCM SDI011 Contactless Reader", kVendorClass, vendor_class);

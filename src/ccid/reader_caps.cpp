@@ -34,6 +34,7 @@ ReaderCaps make_reader_caps(const CcidDescriptor& raw, const Quirks& quirks) {
     caps.ifsd = lim.ifsd;
     if (quirks.max_ifsd && *quirks.max_ifsd > 0) caps.ifsd = std::min<std::uint32_t>(caps.ifsd, *quirks.max_ifsd);
     caps.max_message_length = lim.max_message_length;
+    caps.max_send_length = lim.max_send_length;
     caps.features = caps.descriptor.dwFeatures & ~kExchangeLevelMask;
     return caps;
 }

@@ -25,7 +25,8 @@ struct ReaderCaps {
     std::uint32_t max_data_rate = 10752;  // capped by Quirks::max_data_rate
     ExchangeLevel level = ExchangeLevel::Tpdu;  // after Quirks::level; never Contradictory
     std::uint32_t ifsd = 254;                   // capped by Quirks::max_ifsd
-    std::uint32_t max_message_length = 271;     // dwMaxCCIDMessageLength, header included
+    std::uint32_t max_message_length = 271;     // dwMaxCCIDMessageLength for replies (lenient)
+    std::uint32_t max_send_length = 271;        // ... for what the host sends (strict), <= the above
     std::uint32_t features = 0;                 // dwFeatures without the level field
     std::vector<std::uint32_t> data_rates;      // GET_DATA_RATES (filtered), empty if unknown
     std::vector<std::uint32_t> clocks_khz;      // GET_CLOCK_FREQUENCIES, empty if unknown

@@ -62,6 +62,19 @@ std::pair<std::uint8_t, std::uint8_t> initial_factors(const proto::Atr& atr) {
     return {1, 1};
 }
 
+std::uint8_t fidi_of(const ProtocolParameters& p) {
+    return std::visit([](const auto& v) { return v.bmFindexDindex; }, p);
+}
+
+// Reader parameters under which characters reach the card intact: same protocol, same Fi/Di
+// (ISO/IEC 7816-3 7.1: the etu), and for T=1 the same EDC (11.4.4), which the card checks.
+bool same_link(const ProtocolParameters& reader, const ProtocolParameters& card) {
+    if (protocol_num(reader) != protocol_num(card) || fidi_of(reader) != fidi_of(card)) return false;
+    const auto* r1 = std::get_if<T1Parameters>(&reader);
+    const auto* c1 = std::get_if<T1Parameters>(&card);
+    return !r1 || !c1 || r1->uses_crc() == c1->uses_crc();
+}
+
 }  // namespace
 
 std::string_view to_string(CardPresence p) {
@@ -111,7 +124,8 @@ std::expected<void, ReaderError> Slot::check_session() const {
 TransferSetup Slot::transfer_setup(const CardTiming& timing) const {
     TransferSetup setup;
     setup.timing = timing;
-    setup.max_message_length = reader_.caps().max_message_length;
+    // What the host sends keeps to the reader's own limit (CCID 5.1), not the lenient one.
+    setup.max_message_length = reader_.caps().max_send_length;
     setup.extra_timeout = reader_.options().quirks.extra_timeout;
     return setup;
 }
@@ -274,6 +288,27 @@ std::expected<void, ReaderError> Slot::negotiate(CardSession& s, const PowerOnOp
     std::uint8_t protocol = choice->protocol;
     std::uint8_t fi = choice->fi_code;
     std::uint8_t di = choice->di_code;
+    // pcsc-lite's answer to a failed PPS: reset the card and use its default protocol at the
+    // ATR's factors (Fd/Dd in negotiable mode, ISO/IEC 7816-3 6.3.1).
+    auto fall_back_to_defaults = [&](std::string_view what, const ReaderError& why) -> std::expected<void, ReaderError> {
+        logger()->warn("ccid: slot {} {} ({}); cold reset and default protocol", index_, what, describe(why));
+        (void)icc_power_off();
+        auto atr_again = icc_power_on(s.voltage, s.power_on_attempts);
+        if (!atr_again) return std::unexpected(atr_again.error());
+        const proto::AtrParse parse = proto::parse_atr(*atr_again);
+        if (auto usable = check_atr_usable(parse); !usable) return std::unexpected(usable.error());
+        s.atr = std::move(*atr_again);
+        s.parsed_atr = parse.atr;
+        protocol = s.parsed_atr.default_protocol;
+        std::tie(fi, di) = initial_factors(s.parsed_atr);
+        s.pps_exchanged = false;  // the reset undid it
+        s.negotiation_fallback = true;
+        if (!accepts(options.protocols, protocol) || !reader_supports(caps, protocol))
+            return std::unexpected(make_error(ReaderErrc::NegotiationFailed,
+                                              fmt::format("{} ({}) and the default protocol T={} is not usable",
+                                                          what, describe(why), protocol)));
+        return {};
+    };
     const bool pps_impossible = quirks.no_pps || (choice->host_sends_pps && caps.level != ExchangeLevel::Tpdu);
     if (choice->pps_needed && pps_impossible && !atr.specific_mode) {
         // Stay with what the card runs after its ATR.
@@ -315,42 +350,47 @@ std::expected<void, ReaderError> Slot::negotiate(CardSession& s, const PowerOnOp
             s.pps_exchanged = true;
         } else {
             if (is_fatal(result.error())) return std::unexpected(result.error());
-            // pcsc-lite's answer to a failed PPS: reset the card and use its default protocol.
-            logger()->warn("ccid: slot {} PPS failed ({}); cold reset and default protocol", index_,
-                           describe(result.error()));
-            (void)icc_power_off();
-            auto atr_again = icc_power_on(s.voltage, s.power_on_attempts);
-            if (!atr_again) return std::unexpected(atr_again.error());
-            const proto::AtrParse parse = proto::parse_atr(*atr_again);
-            if (auto usable = check_atr_usable(parse); !usable) return std::unexpected(usable.error());
-            s.atr = std::move(*atr_again);
-            s.parsed_atr = parse.atr;
-            protocol = s.parsed_atr.default_protocol;
-            std::tie(fi, di) = initial_factors(s.parsed_atr);
-            s.negotiation_fallback = true;
-            if (!accepts(options.protocols, protocol) || !reader_supports(caps, protocol))
-                return std::unexpected(make_error(
-                    ReaderErrc::NegotiationFailed,
-                    fmt::format("PPS failed ({}) and the default protocol T={} is not usable",
-                                describe(result.error()), protocol)));
+            if (auto back = fall_back_to_defaults("PPS failed", result.error()); !back)
+                return std::unexpected(back.error());
         }
     }
 
-    const ProtocolParameters wanted = make_protocol_parameters(s.parsed_atr, protocol, fi, di, clock_stop);
-    auto set = set_parameters_locked(wanted);
-    if (set) {
-        s.parameters = *set;
-    } else {
+    // At most two rounds: the second after a cold reset undid the PPS (see below).
+    for (unsigned round = 0;; ++round) {
+        const ProtocolParameters wanted = make_protocol_parameters(s.parsed_atr, protocol, fi, di, clock_stop);
+        auto set = set_parameters_locked(wanted);
+        if (set) {
+            s.parameters = *set;
+            break;
+        }
         if (is_fatal(set.error())) return std::unexpected(set.error());
         // Readers that configure themselves from the ATR (dwFeatures 02h) sometimes refuse
-        // SetParameters yet run the right protocol: accept what they report.
+        // SetParameters yet run the right link: accept what they report if it matches the
+        // card's, i.e. the PPS result, or the ATR's factors when an automatic-PPS reader
+        // (dwFeatures 80h) refused and so never ran its PPS.
         auto current = get_parameters_locked();
-        if (!current || protocol_num(*current) != protocol)
-            return std::unexpected(set.error());
-        logger()->warn("ccid: slot {} SetParameters refused ({}); the reader already runs T={}", index_,
-                       describe(set.error()), protocol);
-        s.parameters = *current;
-        s.parameters_from_reader = true;
+        if (!current || protocol_num(*current) != protocol) return std::unexpected(set.error());
+        const bool reader_skipped_pps = caps.has(Feature::AutoPps) && !s.pps_exchanged;
+        const auto [card_fi, card_di] = reader_skipped_pps ? initial_factors(s.parsed_atr)
+                                                           : std::pair<std::uint8_t, std::uint8_t>{fi, di};
+        const ProtocolParameters card = make_protocol_parameters(s.parsed_atr, protocol, card_fi, card_di, clock_stop);
+        if (same_link(*current, card)) {
+            logger()->warn("ccid: slot {} SetParameters refused ({}); the reader already runs T={} at Fi/Di {:02X}h",
+                           index_, describe(set.error()), protocol, fidi_of(*current));
+            s.parameters = *current;
+            s.parameters_from_reader = true;
+            break;
+        }
+        const ReaderError mismatch = make_error(
+            ReaderErrc::NegotiationFailed,
+            fmt::format("SetParameters refused ({}); the reader runs T={} at Fi/Di {:02X}h, the card at {:02X}h{}",
+                        describe(set.error()), protocol, fidi_of(*current), fidi_of(card),
+                        protocol_num(card) == 1 && fidi_of(*current) == fidi_of(card) ? " with another EDC" : ""));
+        // Only a PPS the host sent can be undone: a cold reset brings the card back to the
+        // ATR's factors, which the reader is then asked for (or already runs).
+        if (!s.pps_exchanged || round > 0) return std::unexpected(mismatch);
+        if (auto back = fall_back_to_defaults("reader refused the PPS result", mismatch); !back)
+            return std::unexpected(back.error());
     }
     if (caps.has(Feature::AutoPps)) {
         // 5.1 dwFeatures 80h: the reader ran the PPS itself; learn what it settled.
@@ -370,8 +410,13 @@ std::expected<void, ReaderError> Slot::set_up_t1(CardSession& s, bool exchange_i
     const auto* params = std::get_if<T1Parameters>(&s.parameters);
     if (!params) return std::unexpected(make_error(ReaderErrc::ProtocolError, "T=1 without T=1 parameters"));
     proto::T1Config config;
-    config.ifsc = std::clamp<std::uint8_t>(params->bIFSC, 1, 254);
     config.edc = params->uses_crc() ? proto::T1Edc::Crc : proto::T1Edc::Lrc;
+    // Sending blocks smaller than the card's IFSC is always allowed (ISO/IEC 7816-3 11.4.2);
+    // a whole block (prologue, INF, EDC) must fit in one XfrBlock of the reader.
+    const std::size_t room = caps.max_send_length > kHeaderSize ? caps.max_send_length - kHeaderSize : 0;
+    const std::size_t block_overhead = proto::kT1PrologueSize + (config.edc == proto::T1Edc::Crc ? 2u : 1u);
+    const std::size_t inf_room = room > block_overhead ? room - block_overhead : 1;
+    config.ifsc = static_cast<std::uint8_t>(std::clamp<std::size_t>(std::min<std::size_t>(params->bIFSC, inf_room), 1, 254));
     config.nad = (options.t1_nad != 0 && caps.has(Feature::NadOtherThanZero) && !options.quirks.no_nad)
                      ? options.t1_nad
                      : std::uint8_t{0};
@@ -443,7 +488,7 @@ std::expected<Bytes, ReaderError> Slot::transmit(ByteView apdu) {
             } else {
                 proto::T0ExchangeOptions t0_options;
                 t0_options.auto_get_response = reader_.options().auto_get_response;
-                proto::T0Exchange engine(t0_options);
+                proto::T0Exchange engine(fit_t0_options(t0_options, setup));
                 result = transfer_t0_tpdu(apdu, engine, setup, fn);
             }
             break;

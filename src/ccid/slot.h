@@ -16,9 +16,15 @@
 //       sends the PPS in an XfrBlock when needed (TPDU level), checks the response, then sends
 //       SetParameters built from the ATR. A failed PPS is followed by one cold reset and the
 //       card's default protocol at Fd/Dd (as pcsc-lite does).
+//     A refused SetParameters is accepted only when GetParameters shows the reader already
+//     runs the card's link (protocol, Fi/Di, T=1 EDC); after an accepted PPS that the reader
+//     will not follow, the card is cold-reset and used at its defaults as after a failed PPS.
 //     Quirks::no_pps: never a PPS, default protocol at Fd/Dd.
 //  5. T=1 at TPDU level without automatic IFSD (400h) and without Quirks::skip_ifsd_exchange:
 //     S(IFS request) with the reader's IFSD.
+// Messages sent keep to ReaderCaps::max_send_length (the reported dwMaxCCIDMessageLength):
+// T=1 blocks use an IFSC capped so that a whole block fits; T=0 sizes ENVELOPE segments and
+// GET RESPONSE to it and refuses (ApduTooLong) a command TPDU that cannot fit.
 #pragma once
 
 #include <array>
@@ -69,7 +75,7 @@ struct CardSession {
     CardTiming timing;                    // what the timeouts are computed from
     std::optional<proto::ProtocolChoice> choice;
     bool negotiated = false;              // parameters were set up (PowerOnOptions::negotiate)
-    bool pps_exchanged = false;           // the host sent a PPS and the card accepted it
+    bool pps_exchanged = false;           // the host's PPS was accepted and is in force
     bool negotiation_fallback = false;    // the PPS failed: cold reset, default protocol
     bool parameters_from_reader = false;  // parameters read back with GetParameters
     bool ifsd_exchanged = false;          // the host sent S(IFS request)

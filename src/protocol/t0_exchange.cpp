@@ -134,12 +134,13 @@ void T0Exchange::send_get_response(std::size_t n, Phase phase) {
     ++get_response_rounds_;
     ++stats_.get_responses;
     // ISO/IEC 7816-4 GET RESPONSE: same CLA, INS C0, P1 P2 = 0000, Le = bytes wanted.
+    n = std::min(n, std::clamp<std::size_t>(options_.max_get_response, 1, kMaxShortNe));
     send(Bytes{cla_, kGetResponse, 0x00, 0x00, static_cast<std::uint8_t>(n)}, true, phase);
 }
 
 void T0Exchange::send_next_envelope() {
     const std::size_t left = envelope_payload_.size() - envelope_offset_;
-    const std::size_t n = std::min(left, kEnvelopeSegment);
+    const std::size_t n = std::min(left, std::clamp<std::size_t>(options_.max_envelope_segment, 1, kEnvelopeSegment));
     Bytes t{cla_, kEnvelope, 0x00, 0x00, static_cast<std::uint8_t>(n)};
     const auto first = envelope_payload_.begin() + static_cast<std::ptrdiff_t>(envelope_offset_);
     t.insert(t.end(), first, first + static_cast<std::ptrdiff_t>(n));

@@ -58,7 +58,14 @@ struct T0ExchangeOptions {
     bool auto_get_response = true;
     bool get_response_after_9000 = true;  // 12.2.5 case 4S.2; only with auto_get_response
     bool envelope_for_extended = true;
-    // 65536 bytes in 256-byte GET RESPONSE chunks take 256 rounds; the rest is slack.
+    // Size caps for a transport that carries fewer bytes per TPDU (a CCID reader with a small
+    // dwMaxCCIDMessageLength): ENVELOPE data bytes per segment (1..255, the TPDU is 5 more) and
+    // the Le of GET RESPONSE (1..256, the R-TPDU is 2 more). Smaller segments and Le values are
+    // ordinary ISO/IEC 7816-4 usage: the card answers 61XX for what is left.
+    std::size_t max_envelope_segment = 255;
+    std::size_t max_get_response = 256;
+    // 65536 bytes in 256-byte GET RESPONSE chunks take 256 rounds; the rest is slack. With a
+    // smaller max_get_response, raise it to about 65536 / max_get_response plus slack.
     std::size_t max_get_response_rounds = 300;
     // Consecutive 6CXX answers accepted for one TPDU before giving up.
     unsigned max_wrong_length_retries = 3;

@@ -303,6 +303,7 @@ TEST(EffectiveLimits, PlausibleValuesPassThrough) {
     EXPECT_EQ(e.max_data_rate, 344086u);
     EXPECT_EQ(e.level, ExchangeLevel::ShortApdu);
     EXPECT_EQ(e.max_message_length, 271u);
+    EXPECT_EQ(e.max_send_length, 271u);
     EXPECT_EQ(e.ifsd, 254u);  // 271 - 10 - 5 = 256 leaves room for 254
 }
 
@@ -323,6 +324,14 @@ TEST(EffectiveLimits, ImplausibleValuesReplaced) {
     EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 64; }).max_message_length, 271u);
     EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 524288; }).max_message_length, 65554u);
     EXPECT_EQ(with([](auto& d) { d.dwFeatures = 0; d.dwMaxCCIDMessageLength = 20; }).max_message_length, 64u);
+    // What the host sends keeps to the reported length itself, floored at one bulk packet only.
+    EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 64; }).max_send_length, 64u);
+    EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 263; }).max_send_length, 263u);
+    EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 263; }).max_message_length, 271u);
+    EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 20; }).max_send_length, 64u);
+    EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 0; }).max_send_length, 64u);
+    EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 524288; }).max_send_length, 65554u);
+    EXPECT_EQ(with([](auto& d) { d.dwMaxCCIDMessageLength = 1000; }).max_send_length, 1000u);
 
     const auto clocks = with([](auto& d) { d.dwDefaultClock = 0; d.dwMaximumClock = 1024000; d.dwDataRate = 0; d.dwMaxDataRate = 0; });
     EXPECT_EQ(clocks.default_clock_khz, kFallbackClockKhz);

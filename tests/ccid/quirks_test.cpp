@@ -584,14 +584,14 @@ TEST_F(UserRowsTest, DescribeForNamesRowsThenEffects) {
 }
 
 TEST(QuirksReport, DocumentationEmbedsTheCurrentTable) {
-    std::filesystem::path doc = std::filesystem::path(CCIDKIT_SOURCE_DIR) / "docs" / "_parts" / "quirks.md";
+    std::filesystem::path doc = std::filesystem::path(CCIDKIT_SOURCE_DIR) / "docs" / "design" / "quirks.md";
     std::ifstream in(doc);
     ASSERT_TRUE(in) << doc;
     std::stringstream text;
     text << in.rdbuf();
     std::string table = builtin_quirks_markdown();
     EXPECT_NE(text.str().find(table), std::string::npos)
-        << "docs/_parts/quirks.md is out of date; replace its table with:\n"
+        << "docs/design/quirks.md is out of date; replace its table with:\n"
         << table;
 }
 

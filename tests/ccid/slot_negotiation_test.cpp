@@ -138,6 +138,48 @@ TEST(SlotNegotiation, FailedPpsFallsBackToTheDefaultProtocolOnce) {
     EXPECT_EQ(*r, kEcho2Response);
 }
 
+// A reader that only runs Fd/Dd (its data-rate list holds 10752 bit/s alone, and it does not
+// say so: bNumDataRatesSupported 0) refuses SetParameters after the card accepted the host's
+// PPS. GetParameters then shows T=0/T=1 at Fi/Di 11h while the card runs TA1's rate: the
+// driver must not accept that, but reset the card back to its defaults.
+sim::ReaderSimConfig fd_dd_only_reader() {
+    auto config = sim::make_reader_config(ExchangeLevel::Tpdu);
+    config.descriptor.dwFeatures = 0x00010030;  // TPDU, automatic clock and baud rate only
+    config.descriptor.bNumDataRatesSupported = 0;
+    config.data_rates_bps = {10752};
+    return config;
+}
+
+TEST(SlotNegotiation, ReaderRefusingThePpsRateGetsTheCardBackAtFdDdT0) {
+    Rig rig = open_rig(fd_dd_only_reader(), sim::SimCard::t0_default());
+    auto s = rig.slot().power_on();
+    ASSERT_TRUE(s) << describe(s.error());
+    EXPECT_FALSE(s->pps_exchanged);  // undone by the cold reset
+    EXPECT_TRUE(s->negotiation_fallback);
+    EXPECT_EQ(s->protocol, 0);
+    EXPECT_EQ(fidi(s->parameters), 0x11);
+    EXPECT_EQ(rig.sent(MessageType::PcToRdrIccPowerOn), 2u);
+    EXPECT_EQ(rig.sim->card(0)->link(), (sim::CardLink{0, 1, 1}));
+    // Case 4 over T=0: the card's 61 01 reaches the caller (no automatic GET RESPONSE by
+    // default); before the fix this ended in XFR_PARITY_ERROR.
+    auto r = rig.slot().transmit(Bytes{0x80, 0x10, 0x00, 0x00, 0x01, 0x00, 0x01});
+    ASSERT_TRUE(r) << describe(r.error());
+    EXPECT_EQ(*r, (Bytes{0x61, 0x01}));
+}
+
+TEST(SlotNegotiation, ReaderRefusingThePpsRateGetsTheCardBackAtFdDdT1) {
+    Rig rig = open_rig(fd_dd_only_reader(), sim::SimCard::t1_default());
+    auto s = rig.slot().power_on();
+    ASSERT_TRUE(s) << describe(s.error());
+    EXPECT_TRUE(s->negotiation_fallback);
+    EXPECT_EQ(s->protocol, 1);
+    EXPECT_EQ(fidi(s->parameters), 0x11);
+    EXPECT_EQ(rig.sim->card(0)->link(), (sim::CardLink{1, 1, 1}));
+    auto r = rig.slot().transmit(kEcho2);
+    ASSERT_TRUE(r) << describe(r.error());
+    EXPECT_EQ(*r, kEcho2Response);
+}
+
 TEST(SlotNegotiation, PpsAnsweredWithoutPps1KeepsFdDd) {
     Rig rig = open_rig(host_pps_reader(), card_with(sim::SimCard::t1_default_atr(), sim::PpsPolicy::DefaultsOnly));
     auto s = rig.slot().power_on();

@@ -278,6 +278,25 @@ TEST(T0Exchange, Case2ExtendedLargeNeUsesEnvelope) {
     EXPECT_EQ(x.take_response().size(), 257u + 2);
 }
 
+TEST(T0Exchange, EnvelopeSegmentAndGetResponseCanBeCapped) {
+    T0ExchangeOptions options;
+    options.max_envelope_segment = 100;
+    options.max_get_response = 60;
+    T0Exchange x(options);
+    Bytes apdu = cat(hex("80 10 00 00 00 01 2C"), seq(300));  // case 4E, Nc = 300, Ne = 0x0050
+    apdu = cat(apdu, hex("00 50"));
+    ASSERT_TRUE(x.start(apdu));
+    // 309 bytes: 3 x 100 + 9, then the empty ENVELOPE.
+    expect_tpdu(x, cat(hex("80 C2 00 00 64"), ByteView(apdu).first(100)), hex("90 00"));
+    expect_tpdu(x, cat(hex("80 C2 00 00 64"), ByteView(apdu).subspan(100, 100)), hex("90 00"));
+    expect_tpdu(x, cat(hex("80 C2 00 00 64"), ByteView(apdu).subspan(200, 100)), hex("90 00"));
+    expect_tpdu(x, cat(hex("80 C2 00 00 09"), ByteView(apdu).subspan(300)), hex("90 00"));
+    expect_tpdu(x, hex("80 C2 00 00 00"), hex("61 00"));
+    expect_tpdu(x, hex("80 C0 00 00 3C"), cat(seq(60), hex("61 14")));  // 60, not 80 (Ne)
+    expect_tpdu(x, hex("80 C0 00 00 14"), cat(seq(20, 60), hex("90 00")));
+    expect_done(x, cat(seq(80), hex("90 00")));
+}
+
 TEST(T0Exchange, RefusedEnvelopeSegmentEndsTheExchange) {
     T0Exchange x;
     Bytes apdu = cat(hex("00 D6 00 00 00 01 00"), seq(256));

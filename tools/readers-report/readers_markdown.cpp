@@ -299,7 +299,7 @@ std::string render_markdown(const emulation::CorpusRun& run, const ReportInfo& i
         "impersonated by the reader simulator and driven by the host driver: Reader::open with the reported "
         "descriptor and the reader's quirks, a simulated T=1 and/or T=0 card fitted to the reader's voltages, "
         "protocols and data rates, power-on with negotiation, then APDUs of 0 to 65535 data bytes checked against "
-        "the card's echo application. Method and limits: `docs/_parts/readers.md`.\n\n",
+        "the card's echo application. Method and limits: `docs/design/readers.md`.\n\n",
         cell(info.corpus_label));
     summary(out, run);
     sizes_table(out, run);

@@ -1,7 +1,7 @@
 // Opening a CCID reader interface through libusb, as a Transport. The only header above
 // src/ccid/usb that the rest of ccidkit needs; it does not include libusb.h.
 //
-// Design (details in docs/_parts/usb.md): every transport owns its own libusb context with a
+// Design (details in docs/design/usb.md): every transport owns its own libusb context with a
 // dedicated event thread. Each call submits an asynchronous libusb transfer and waits for its
 // completion on a condition variable; cancel() calls libusb_cancel_transfer on whatever is in
 // flight, so a blocked bulk_in/interrupt_in returns Cancelled as soon as the host controller
