@@ -3,7 +3,7 @@
  *
  * Same prototypes as pcsc-lite's <winscard.h>. Every function may be called from any thread;
  * none of them throws or aborts. Differences from pcsc-lite and Windows are listed in
- * docs/_parts/api.md.
+ * docs/design/api.md.
  */
 #ifndef __winscard_h__
 #define __winscard_h__
