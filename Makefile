@@ -76,3 +76,10 @@ test-usb: deps $(BUILD)/CMakeCache.txt
 readers-doc: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target readers-report
 	./$(BUILD)/tools/readers-report --corpus ../shared/corpus/ccid-readers --output docs/READERS.md
+
+# Installs libccidkit, the drop-in libpcsclite.so.1 (under lib/ccidkit/, so it never shadows the
+# system's), headers, pkg-config/CMake files, ccidctl, udev rules and the diag unit.
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
