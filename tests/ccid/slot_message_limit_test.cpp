@@ -14,20 +14,13 @@
 #include "ccid/quirks_lookup.h"
 #include "sim/card/echo_app.h"
 #include "sim/reader/reader_sim.h"
+#include "slot_rig.h"
 
 using namespace ccidkit;
 using namespace ccidkit::ccid;
+using ccidkit::ccid::testing::fast_options;
 
 namespace {
-
-ReaderOptions fast_options() {
-    ReaderOptions o;
-    o.control_timeout = Millis{300};
-    o.power_on_timeout = Millis{1000};
-    o.exchange.abort_timeout = Millis{300};
-    o.drain_read_timeout = Millis{2};
-    return o;
-}
 
 // Largest bulk-OUT message the simulated reader saw, and how many it answered with a failure.
 struct WireLog {

@@ -7,38 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "sim/reader/reader_sim.h"
+#include "slot_rig.h"
 
 using namespace ccidkit;
 using namespace ccidkit::ccid;
+using namespace ccidkit::ccid::testing;
 
 namespace {
-
-ReaderOptions fast_options() {
-    ReaderOptions o;
-    o.control_timeout = Millis{300};
-    o.power_on_timeout = Millis{1000};
-    o.exchange.abort_timeout = Millis{300};
-    o.drain_read_timeout = Millis{2};
-    return o;
-}
-
-struct Rig {
-    sim::ReaderSim* sim = nullptr;
-    std::unique_ptr<Reader> reader;
-    Slot& slot() { return *reader->slot(0); }
-    std::size_t sent(MessageType t) const { return sim->stats().count(t); }
-};
-
-Rig open_rig(const sim::ReaderSimConfig& config, sim::SimCard card, ReaderOptions options = fast_options()) {
-    auto owned = std::make_unique<sim::ReaderSim>(config);
-    Rig rig;
-    rig.sim = owned.get();
-    rig.sim->insert_card(0, std::move(card));
-    auto reader = Reader::open(std::move(owned), config.descriptor, options);
-    EXPECT_TRUE(reader) << (reader ? "" : describe(reader.error()));
-    if (reader) rig.reader = std::move(*reader);
-    return rig;
-}
 
 // TPDU reader that leaves PPS to the host: automatic configuration from the ATR, clock and
 // baud rate, but neither automatic PPS (80h) nor proprietary negotiation (40h).

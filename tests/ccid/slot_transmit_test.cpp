@@ -12,40 +12,17 @@
 #include "sim/card/apdu_app.h"
 #include "sim/card/sim_card_pin_app.h"
 #include "sim/reader/reader_sim.h"
+#include "slot_rig.h"
 
 using namespace ccidkit;
 using namespace ccidkit::ccid;
+using namespace ccidkit::ccid::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
-ReaderOptions fast_options() {
-    ReaderOptions o;
-    o.control_timeout = Millis{300};
-    o.power_on_timeout = Millis{1000};
-    o.exchange.abort_timeout = Millis{300};
-    o.drain_read_timeout = Millis{2};
-    return o;
-}
-
-struct Rig {
-    sim::ReaderSim* sim = nullptr;
-    std::unique_ptr<Reader> reader;
-    Slot& slot() { return *reader->slot(0); }
-};
-
 Rig powered_rig(const sim::ReaderSimConfig& config, sim::SimCard card, ReaderOptions options = fast_options()) {
-    auto owned = std::make_unique<sim::ReaderSim>(config);
-    Rig rig;
-    rig.sim = owned.get();
-    rig.sim->insert_card(0, std::move(card));
-    auto reader = Reader::open(std::move(owned), config.descriptor, options);
-    EXPECT_TRUE(reader) << (reader ? "" : describe(reader.error()));
-    if (!reader) return rig;
-    rig.reader = std::move(*reader);
-    auto on = rig.slot().power_on();
-    EXPECT_TRUE(on) << (on ? "" : describe(on.error()));
-    return rig;
+    return open_rig(config, std::move(card), options, /*power=*/true);
 }
 
 Bytes data_of(std::size_t n) {
