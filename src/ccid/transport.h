@@ -72,6 +72,17 @@ public:
 
     // Wakes every blocked call on this transport with TransportError::Cancelled. Thread-safe.
     virtual void cancel() = 0;
+
+    // Exclusive use of the interface, with the rule of a USB interface claim: at most one
+    // holder at a time across every process; bulk, interrupt and class control transfers of a
+    // handle that does not hold the claim fail with Busy. Several processes share one reader by
+    // handing the claim over (src/api/shared_device.h). Transports that cannot be shared are
+    // always claimed: the defaults below.
+    // claim(): Busy while someone else holds it; idempotent for the holder.
+    virtual std::expected<void, TransportError> claim() { return {}; }
+    // Gives the claim back (calls in flight on this handle should have returned first).
+    virtual void release() {}
+    virtual bool claimed() const { return true; }
 };
 
 }  // namespace ccidkit::ccid
