@@ -14,9 +14,10 @@ set_target_properties(ccidkit_api PROPERTIES CXX_VISIBILITY_PRESET hidden VISIBI
 
 # --- Shared libraries -------------------------------------------------------------------
 # Both libraries carry the whole static ccidkit_api; a version script exports the pcsc-lite
-# ABI and nothing else (the C++ internals, fmt, spdlog... stay local).
+# ABI plus the ccidkit_* extensions (include/PCSC/ccidkit_ext.h), nothing else (the C++ internals,
+# fmt, spdlog... stay local).
 set(CCIDKIT_EXPORT_MAP ${CMAKE_CURRENT_BINARY_DIR}/ccidkit_exports.map)
-file(WRITE ${CCIDKIT_EXPORT_MAP} "{\n  global:\n    SCard*;\n    pcsc_stringify_error;\n    g_rgSCardT0Pci;\n    g_rgSCardT1Pci;\n    g_rgSCardRawPci;\n  local:\n    *;\n};\n")
+file(WRITE ${CCIDKIT_EXPORT_MAP} "{\n  global:\n    SCard*;\n    pcsc_stringify_error;\n    g_rgSCardT0Pci;\n    g_rgSCardT1Pci;\n    g_rgSCardRawPci;\n    ccidkit_SCardAddReaderFromFd;\n    ccidkit_SCardRemoveReaderFromFd;\n  local:\n    *;\n};\n")
 set(CCIDKIT_SO_STUB ${CMAKE_CURRENT_BINARY_DIR}/ccidkit_so_stub.c)
 file(WRITE ${CCIDKIT_SO_STUB} "/* The shared libraries take all their code from the static library ccidkit_api. */\n")
 
@@ -36,7 +37,7 @@ function(ccidkit_shared_library target output_name version soversion)
     C_VISIBILITY_PRESET hidden
     LINK_DEPENDS ${CCIDKIT_EXPORT_MAP})
   target_link_options(${target} PRIVATE "LINKER:--version-script=${CCIDKIT_EXPORT_MAP}")
-  if(NOT CCIDKIT_SANITIZE)
+  if(NOT CCIDKIT_SANITIZE AND NOT CCIDKIT_TSAN)
     # The sanitizer runtimes resolve their symbols from the executable.
     target_link_options(${target} PRIVATE "LINKER:--no-undefined")
   endif()
@@ -57,6 +58,7 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/include/PCSC/pcsclite.h
   ${PROJECT_SOURCE_DIR}/include/PCSC/wintypes.h
   ${PROJECT_SOURCE_DIR}/include/PCSC/reader.h
+  ${PROJECT_SOURCE_DIR}/include/PCSC/ccidkit_ext.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ccidkit/PCSC)
 install(TARGETS ccidkit_shared EXPORT ccidkitTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
@@ -128,7 +130,7 @@ function(ccidkit_api_extra_tests)
   if(TARGET t_api_pcsc_programs_test)
     target_compile_definitions(t_api_pcsc_programs_test PRIVATE
       CCIDKIT_PCSCLITE_SO="$<TARGET_FILE_DIR:ccidkit_pcsclite>/libpcsclite.so.1"
-      $<$<BOOL:${CCIDKIT_SANITIZE}>:CCIDKIT_SANITIZED=1>)
+      $<$<OR:$<BOOL:${CCIDKIT_SANITIZE}>,$<BOOL:${CCIDKIT_TSAN}>>:CCIDKIT_SANITIZED=1>)
     add_dependencies(t_api_pcsc_programs_test ccidkit_pcsclite)
   endif()
 endfunction()

@@ -36,6 +36,11 @@ set(CCIDKIT_DOC_DIR ${CMAKE_INSTALL_FULL_DOCDIR})
 configure_file(${PROJECT_SOURCE_DIR}/udev/ccidkit-diag@.service.in ${CCIDKIT_DIAG_UNIT} @ONLY)
 
 install(TARGETS ccidctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
+# ccid-simd serves a simulated reader to every process (CCID_VIRTUAL_READERS=socket=PATH,
+# ccidctl --virtual socket=PATH): useful wherever ccidctl and the library are installed.
+if(TARGET ccid-simd)
+  install(TARGETS ccid-simd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
+endif()
 install(FILES ${CCIDKIT_UDEV_RULES} DESTINATION ${CCIDKIT_UDEV_RULES_DIR} COMPONENT tools)
 install(FILES ${CCIDKIT_DIAG_UNIT} DESTINATION ${CCIDKIT_SYSTEMD_UNIT_DIR} COMPONENT tools)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/BRINGUP.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT tools OPTIONAL)
@@ -56,4 +61,34 @@ if(CCIDKIT_BUILD_TESTS)
       add_dependencies(${target} ccidctl ccidkit_udev_rules)
     endif()
   endforeach()
+endif()
+
+# Tests that run the ccid-simd simulator server as a separate process find it here.
+if(CCIDKIT_BUILD_TESTS AND TARGET ccid-simd)
+  foreach(target t_tools_ccid_simd_test t_api_cross_process_sim_test)
+    if(TARGET ${target})
+      target_compile_definitions(${target} PRIVATE CCID_SIMD_PATH="$<TARGET_FILE:ccid-simd>")
+      add_dependencies(${target} ccid-simd)
+    endif()
+  endforeach()
+endif()
+
+# ccidctl's tests with a reader served by ccid-simd (tests/tools/ccid_simd_process.h).
+if(CCIDKIT_BUILD_TESTS AND TARGET ccid-simd)
+  foreach(target t_tools_ccidctl_env_test t_tools_monitor_pty_test t_tools_ccidctl_socket_test)
+    if(TARGET ${target})
+      target_compile_definitions(${target} PRIVATE CCID_SIMD_PATH="$<TARGET_FILE:ccid-simd>")
+      add_dependencies(${target} ccid-simd)
+    endif()
+  endforeach()
+endif()
+
+# `cmake --install --component tools` into a scratch prefix: the tools (ccid-simd included)
+# land in bin/ and run from there (tests/tools/check_install.cmake).
+if(CCIDKIT_BUILD_TESTS AND TARGET ccid-simd)
+  add_test(NAME tools.install
+    COMMAND ${CMAKE_COMMAND} -DBUILD=${PROJECT_BINARY_DIR} -DPREFIX=${PROJECT_BINARY_DIR}/install-check
+            -DBINDIR=${CMAKE_INSTALL_BINDIR} -DRULES_DIR=${CCIDKIT_UDEV_RULES_DIR}
+            -P ${PROJECT_SOURCE_DIR}/tests/tools/check_install.cmake)
+  set_tests_properties(tools.install PROPERTIES LABELS tools TIMEOUT 120)
 endif()

@@ -7,6 +7,9 @@
 #   scripts/fuzz.sh replay       build and replay fuzz/regressions only
 #   scripts/fuzz.sh coverage     edge coverage of src/ reached by the corpora (committed seeds
 #                                plus what earlier runs found), per target and per file
+#   scripts/fuzz.sh smoke        what `make test` runs: `run` with FUZZ_SECONDS defaulting to
+#                                FUZZ_SMOKE_SECONDS (10), but printing SKIP and succeeding when
+#                                clang 16 or its libFuzzer runtime is not installed
 #
 # Environment: FUZZ_SECONDS (default 300), FUZZ_TARGETS (default: all), FUZZ_BUILD (default
 # build-fuzz), FUZZ_JOBS (build parallelism, default 2). New corpus entries go to
@@ -16,11 +19,15 @@ set -eu
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+if [ "${1:-run}" = smoke ]; then
+    FUZZ_SECONDS=${FUZZ_SECONDS:-${FUZZ_SMOKE_SECONDS:-10}}
+fi
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 ALL_TARGETS="fuzz_atr fuzz_pps fuzz_ccid_descriptor fuzz_usb_config fuzz_ccid_response fuzz_ccid_command
-fuzz_t1_engine fuzz_t0_exchange fuzz_t0_transfer fuzz_t0_card fuzz_apdu fuzz_apdu_transfer"
+fuzz_t1_engine fuzz_t0_exchange fuzz_t0_transfer fuzz_t0_card fuzz_apdu fuzz_apdu_transfer
+fuzz_scard_api"
 FUZZ_TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 
 build() {
@@ -33,6 +40,21 @@ build() {
     fi
     # shellcheck disable=SC2086
     cmake --build "$FUZZ_BUILD" -j "$FUZZ_JOBS" --target $FUZZ_TARGETS
+}
+
+# Why the fuzz build cannot be made here (empty when it can): clang 16 missing, or present
+# without libFuzzer (Debian splits it into libclang-rt-16-dev). A one-line probe links it.
+missing_toolchain() {
+    if ! command -v clang++-16 >/dev/null 2>&1; then
+        echo "clang++-16 not found"
+        return
+    fi
+    probe=$(mktemp -d)
+    printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' >"$probe/p.cpp"
+    if ! clang++-16 -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" >/dev/null 2>&1; then
+        echo "clang++-16 cannot link a libFuzzer target (libFuzzer runtime missing?)"
+    fi
+    rm -rf "$probe"
 }
 
 # Each reproducer must now pass (run once, no fuzzing).
@@ -124,6 +146,22 @@ case "${1:-run}" in
     build) build ;;
     replay) build; replay ;;
     coverage) build; coverage ;;
+    smoke)
+        reason=$(missing_toolchain)
+        if [ -n "$reason" ]; then
+            echo "fuzz.sh: SKIP fuzz smoke test: $reason; run scripts/deps.sh (Debian: clang-16 libclang-rt-16-dev)"
+            exit 0
+        fi
+        start=$(date +%s)
+        build
+        built=$(date +%s)
+        replay_status=0
+        replay || replay_status=1
+        run_status=0
+        run || run_status=1
+        echo "fuzz smoke: build $((built - start)) s, replay + fuzzing $(($(date +%s) - built)) s"
+        [ $replay_status -eq 0 ] && [ $run_status -eq 0 ]
+        ;;
     run)
         build
         replay_status=0
@@ -132,5 +170,5 @@ case "${1:-run}" in
         run || run_status=1
         [ $replay_status -eq 0 ] && [ $run_status -eq 0 ]
         ;;
-    *) echo "usage: $0 [build|run|replay|coverage]" >&2; exit 2 ;;
+    *) echo "usage: $0 [build|run|replay|coverage|smoke]" >&2; exit 2 ;;
 esac

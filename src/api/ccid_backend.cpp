@@ -1,7 +1,13 @@
 #include "api/ccid_backend.h"
 
-#include <chrono>
+#include <fmt/format.h>
 
+#include <chrono>
+#include <system_error>
+
+#include "api/session_attributes.h"
+#include "api/cross_process.h"
+#include "api/shared_device.h"
 #include "ccid/descriptor_meaning.h"
 #include "ccid/logging.h"
 #include "ccid/message_pin.h"
@@ -104,9 +110,32 @@ CcidDevice::CcidDevice(std::unique_ptr<ccid::Reader> reader, CcidDeviceIdentity 
 
 std::shared_ptr<CcidDevice> CcidDevice::start(std::unique_ptr<ccid::Reader> reader, CcidDeviceIdentity identity,
                                               ChangeCallback on_change) {
+    return start(std::move(reader), std::move(identity), std::move(on_change), nullptr);
+}
+
+std::shared_ptr<CcidDevice> CcidDevice::start(std::unique_ptr<ccid::Reader> reader, CcidDeviceIdentity identity,
+                                              ChangeCallback on_change, std::unique_ptr<SharedDevice> shared) {
     std::shared_ptr<CcidDevice> device(new CcidDevice(std::move(reader), std::move(identity), std::move(on_change)));
-    device->events_thread_ = std::thread([raw = device.get()] { raw->run_events(); });
+    if (shared) {
+        shared->attach(*device->reader_);
+        for (const auto& view : shared->read_slots()) device->shared_seen_.push_back(view.events);
+        device->shared_ = std::move(shared);
+        device->events_thread_ = std::thread([raw = device.get()] { raw->run_shared_events(); });
+    } else {
+        device->events_thread_ = std::thread([raw = device.get()] { raw->run_events(); });
+    }
     return device;
+}
+
+bool CcidDevice::begin_io() {
+    if (!shared_) return true;
+    auto ok = shared_->begin_io();
+    if (!ok && ok.error() == ccid::TransportError::NoDevice) mark_gone();
+    return ok.has_value();
+}
+
+void CcidDevice::end_io(std::uint8_t slot) {
+    if (shared_) shared_->end_io(slot);
 }
 
 CcidDevice::~CcidDevice() { stop(); }
@@ -121,6 +150,7 @@ void CcidDevice::stop() {
     reader_->wake_events();
     // Interrupts an interrupt-pipe read in progress (a later call is not affected).
     reader_->transport().cancel();
+    if (shared_) shared_->wake_local();
     if (events_thread_.joinable()) {
         if (events_thread_.get_id() == std::this_thread::get_id()) {
             events_thread_.detach();  // only the owner's misuse gets here; the loop ends by itself
@@ -166,7 +196,10 @@ SlotStatus CcidDevice::slot_status(std::uint8_t slot) const {
     } else if (!s.present) {
         st.presence = CardPresence::Absent;
     } else {
-        st.presence = s.powered ? CardPresence::Powered : CardPresence::Present;
+        // Powered by this process, or (shared) by another one: one card state for all, as
+        // pcscd's reader state is for all its clients.
+        const bool powered = s.powered || (shared_ && shared_->powered(slot));
+        st.presence = powered ? CardPresence::Powered : CardPresence::Present;
     }
     return st;
 }
@@ -224,7 +257,67 @@ void CcidDevice::run_events() {
     }
 }
 
+// ---- open_ccid_device ----
+
+std::expected<std::shared_ptr<CcidDevice>, std::string> open_ccid_device(CcidDeviceSource source,
+                                                                         CcidDevice::ChangeCallback on_change) {
+    if (!source.transport) return std::unexpected(std::string("no transport"));
+    // Sharing disabled ($CCIDKIT_LOCK_DIR empty), or impossible: claim once and keep it.
+    std::unique_ptr<SharedDevice> shared;
+    if (source.shared) {
+        const unsigned slots = source.descriptor.bMaxSlotIndex + 1u;
+        shared = SharedDevice::open(default_lock_dir(), source.identity.device_id, *source.transport, slots);
+    }
+    // The opening talks to the reader: under the token and the claim.
+    auto claimed = shared ? shared->begin_io() : source.transport->claim();
+    if (!claimed)
+        return std::unexpected(fmt::format("cannot claim the interface: {}", ccid::to_string(claimed.error())));
+    auto reader = ccid::Reader::open(std::move(source.transport), source.descriptor, std::move(source.options));
+    if (!reader) {
+        if (shared) shared->abandon();  // the transport, and its claim, are gone with the failed open
+        return std::unexpected(ccid::describe(reader.error()));
+    }
+    if (shared) {
+        // What this opening saw becomes everybody's view, then the claim goes back unless alone.
+        shared->attach(**reader);
+        const auto views = shared->read_slots();
+        for (unsigned s = 0; s < views.size(); ++s) {
+            const bool present = (*reader)->card_present(s);
+            shared->publish_presence(static_cast<std::uint8_t>(s), present, views[s].present != present ? 1 : 0);
+        }
+        shared->end_io(std::nullopt);
+    }
+    try {
+        return CcidDevice::start(std::move(*reader), std::move(source.identity), std::move(on_change),
+                                 std::move(shared));
+    } catch (const std::system_error& e) {
+        return std::unexpected(std::string(e.what()));
+    }
+}
+
 // ---- CcidSlotBackend ----
+
+namespace {
+
+// One I/O burst of a slot: the claim is held from here to the end of the scope (shared devices).
+class IoScope {
+public:
+    IoScope(CcidDevice& device, std::uint8_t slot) : device_(device), slot_(slot), ok_(device.begin_io()) {}
+    ~IoScope() {
+        if (ok_) device_.end_io(slot_);
+    }
+    IoScope(const IoScope&) = delete;
+    IoScope& operator=(const IoScope&) = delete;
+    explicit operator bool() const { return ok_; }
+    BackendError error() const { return device_.gone() ? BackendError::ReaderGone : BackendError::CommunicationError; }
+
+private:
+    CcidDevice& device_;
+    std::uint8_t slot_;
+    bool ok_;
+};
+
+}  // namespace
 
 CcidSlotBackend::CcidSlotBackend(CcidDevice& device, std::uint8_t slot, ReaderDescription description)
     : device_(device), slot_(slot), description_(std::move(description)) {}
@@ -262,6 +355,14 @@ BackendResult<Bytes> CcidSlotBackend::power_on() {
     BackendError error{};
     ccid::Slot* s = slot_or_gone(error);
     if (!s) return std::unexpected(error);
+    IoScope io(device_, slot_);
+    if (!io) return std::unexpected(io.error());
+    // Another process powered the card and its session is now ours too (adopted when the claim
+    // was taken): use it as it is, as pcsc-lite's daemon does for a second application,
+    // rather than resetting the card under the other process.
+    if (device_.shared() && !device_.slots_[slot_]->powered && s->active()) {
+        if (auto session = s->session()) return activated(std::move(*session));
+    }
     // The driver negotiates right away (PPS, SetParameters, IFSD) with its own choice;
     // set_protocol() resets the card again only when the application wants another protocol.
     return activated(s->power_on());
@@ -271,6 +372,8 @@ BackendResult<Bytes> CcidSlotBackend::warm_reset() {
     BackendError error{};
     ccid::Slot* s = slot_or_gone(error);
     if (!s) return std::unexpected(error);
+    IoScope io(device_, slot_);
+    if (!io) return std::unexpected(io.error());
     return activated(s->warm_reset());
 }
 
@@ -278,6 +381,8 @@ BackendResult<void> CcidSlotBackend::power_off() {
     BackendError error{};
     ccid::Slot* s = slot_or_gone(error);
     if (!s) return std::unexpected(error);
+    IoScope io(device_, slot_);
+    if (!io) return std::unexpected(io.error());
     device_.slots_[slot_]->powered = false;
     if (auto r = s->power_off(); !r) return std::unexpected(fail(r.error()));
     return {};
@@ -287,6 +392,8 @@ BackendResult<void> CcidSlotBackend::set_protocol(CardProtocol protocol) {
     BackendError error{};
     ccid::Slot* s = slot_or_gone(error);
     if (!s) return std::unexpected(error);
+    IoScope io(device_, slot_);
+    if (!io) return std::unexpected(io.error());
     if (protocol == CardProtocol::Raw) return {};
     const std::uint8_t t = protocol == CardProtocol::T1 ? 1 : 0;
     const auto session = s->session();
@@ -315,6 +422,8 @@ BackendResult<Bytes> CcidSlotBackend::transmit(ByteView command, CardProtocol pr
     BackendError error{};
     ccid::Slot* s = slot_or_gone(error);
     if (!s) return std::unexpected(error);
+    IoScope io(device_, slot_);
+    if (!io) return std::unexpected(io.error());
     auto r = s->transmit(command);
     if (!r) return std::unexpected(fail(r.error()));
     return std::move(*r);
@@ -325,6 +434,8 @@ BackendResult<Bytes> CcidSlotBackend::escape(ByteView command) {
     BackendError error{};
     ccid::Slot* s = slot_or_gone(error);
     if (!s) return std::unexpected(error);
+    IoScope io(device_, slot_);
+    if (!io) return std::unexpected(io.error());
     auto r = s->escape(command);
     if (!r) return std::unexpected(fail(r.error()));
     return std::move(*r);
@@ -334,6 +445,8 @@ BackendResult<Bytes> CcidSlotBackend::secure_pin(PinOperation op, ByteView struc
     BackendError error{};
     ccid::Slot* s = slot_or_gone(error);
     if (!s) return std::unexpected(error);
+    IoScope io(device_, slot_);
+    if (!io) return std::unexpected(io.error());
     std::expected<Bytes, ccid::ReaderError> r;
     if (op == PinOperation::Verify) {
         if (!description_.pin_pad.verify) return std::unexpected(BackendError::NotSupported);
@@ -348,6 +461,17 @@ BackendResult<Bytes> CcidSlotBackend::secure_pin(PinOperation op, ByteView struc
     }
     if (!r) return std::unexpected(fail(r.error()));
     return std::move(*r);
+}
+
+BackendResult<Bytes> CcidSlotBackend::get_attribute(std::uint32_t id) {
+    BackendError error{};
+    ccid::Slot* s = slot_or_gone(error);
+    if (!s) return std::unexpected(error);
+    // Only a session still in force describes the card in the slot (none after a removal).
+    const auto session = s->active() ? s->session() : std::nullopt;
+    if (!session) return std::unexpected(BackendError::NotSupported);
+    if (auto value = session_attribute(id, *session)) return std::move(*value);
+    return std::unexpected(BackendError::NotSupported);
 }
 
 }  // namespace ccidkit::api

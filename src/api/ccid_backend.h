@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,7 @@ ReaderDescription describe_ccid_slot(const CcidDeviceIdentity& identity, const c
                                      std::uint8_t slot);
 
 class CcidSlotBackend;
+class SharedDevice;
 
 class CcidDevice : public std::enable_shared_from_this<CcidDevice> {
 public:
@@ -60,6 +62,10 @@ public:
     // thread can be started.
     static std::shared_ptr<CcidDevice> start(std::unique_ptr<ccid::Reader> reader, CcidDeviceIdentity identity,
                                              ChangeCallback on_change);
+    // The same, for a reader shared with other processes (see shared_device.h): the claim is
+    // taken per I/O burst unless this process is alone, and presence comes from the shared page.
+    static std::shared_ptr<CcidDevice> start(std::unique_ptr<ccid::Reader> reader, CcidDeviceIdentity identity,
+                                             ChangeCallback on_change, std::unique_ptr<SharedDevice> shared);
     // Stops the event thread (see stop()).
     ~CcidDevice();
     CcidDevice(const CcidDevice&) = delete;
@@ -78,6 +84,13 @@ public:
     std::vector<std::shared_ptr<ReaderBackend>> backends();
     const CcidDeviceIdentity& identity() const { return identity_; }
     ccid::Reader& reader() { return *reader_; }
+    // Coordinated with other processes (open_ccid_device with `shared`, lock dir enabled).
+    bool shared() const { return shared_ != nullptr; }
+
+    // Around every card I/O of a slot backend: takes the claim when shared (false: could not),
+    // and publishes the slot's card session afterwards. No-ops otherwise.
+    bool begin_io();
+    void end_io(std::uint8_t slot);
 
 private:
     friend class CcidSlotBackend;
@@ -89,6 +102,11 @@ private:
 
     CcidDevice(std::unique_ptr<ccid::Reader> reader, CcidDeviceIdentity identity, ChangeCallback on_change);
     void run_events();
+    // Event loop of a shared device, and its steps (shared_events.cpp).
+    void run_shared_events();
+    bool take_shared_presence();
+    bool poll_shared_presence();  // false: a slot's status could not be read
+    void publish_local_presence(const std::vector<std::uint64_t>& events_before);
     bool apply(const ccid::ReaderEvents& events);
     void notify();
     // After an I/O failure: a gone device is noted (and reported) at once.
@@ -96,6 +114,8 @@ private:
     SlotStatus slot_status(std::uint8_t slot) const;
 
     std::unique_ptr<ccid::Reader> reader_;
+    std::unique_ptr<SharedDevice> shared_;  // after reader_: goes first (it uses the transport)
+    std::vector<std::uint32_t> shared_seen_;  // per slot, the shared event counter applied (event thread)
     CcidDeviceIdentity identity_;
     ChangeCallback on_change_;
     std::vector<std::unique_ptr<SlotState>> slots_;
@@ -127,6 +147,8 @@ public:
     BackendResult<Bytes> transmit(ByteView command, CardProtocol protocol) override;
     BackendResult<Bytes> escape(ByteView command) override;
     BackendResult<Bytes> secure_pin(PinOperation op, ByteView structure) override;
+    // SCARD_ATTR_CURRENT_* of the slot's card session (api/session_attributes.h).
+    BackendResult<Bytes> get_attribute(std::uint32_t id) override;
 
 private:
     ccid::Slot* slot_or_gone(BackendError& error);
@@ -137,5 +159,22 @@ private:
     std::uint8_t slot_;
     ReaderDescription description_;
 };
+
+// Everything needed to open one reader interface, whatever its origin (USB, a simulator socket,
+// a file descriptor, an in-process simulator).
+struct CcidDeviceSource {
+    std::unique_ptr<ccid::Transport> transport;  // opened; claimed or not
+    ccid::CcidDescriptor descriptor;
+    ccid::ReaderOptions options;
+    CcidDeviceIdentity identity;
+    // Coordinate with other processes using the same device (lock files in default_lock_dir(),
+    // see shared_device.h) instead of holding the transport's claim for as long as it is open.
+    bool shared = false;
+};
+
+// The one entry point every reader source uses: claims the transport as needed, opens the
+// Reader (Reader::open) and starts the CcidDevice. The error says why it could not be opened.
+std::expected<std::shared_ptr<CcidDevice>, std::string> open_ccid_device(CcidDeviceSource source,
+                                                                         CcidDevice::ChangeCallback on_change);
 
 }  // namespace ccidkit::api

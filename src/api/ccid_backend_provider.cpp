@@ -1,4 +1,5 @@
 #include "api/ccid_backend_provider.h"
+#include "api/socket_reader_source.h"
 
 #include <fmt/format.h>
 #include <cstdio>
@@ -68,6 +69,8 @@ CcidDeviceIdentity identity_of_usb(const ccid::usb::UsbReaderCandidate& c) {
 
 CcidProvider::CcidProvider(CcidProviderOptions options) {
     for (std::size_t i = 0; i < options.virtual_readers.size(); ++i) open_virtual(options.virtual_readers[i], i);
+    // Before enumeration: the enumerated twin of a descriptor's device then finds it claimed.
+    fd_readers_->add_from_environment();
     if (!options.usb) return;
 
     ccid::usb::EnumerateOptions enumerate;
@@ -105,6 +108,19 @@ CcidProvider::~CcidProvider() {
 }
 
 void CcidProvider::open_virtual(const sim::VirtualReaderSpec& spec, std::size_t index) {
+    if (spec.served()) {  // socket=PATH: a ccid-simd process has the reader (api/socket_reader_source.h)
+        auto source = socket_device_source(spec.socket_path);
+        auto device = source ? open_ccid_device(std::move(*source), [this] { changed(); })
+                             : std::expected<std::shared_ptr<CcidDevice>, std::string>(std::unexpect, source.error());
+        if (!device) {
+            ccid::logger()->warn("api: virtual reader {} ({}) is absent: {}", index, spec.spec, device.error());
+            return;
+        }
+        std::lock_guard lock(mutex_);
+        devices_.push_back(Entry{std::move(*device), std::nullopt, nullptr});
+        simulators_.push_back(nullptr);  // simulator(index) stays aligned with the spec list
+        return;
+    }
     auto simulator = sim::make_virtual_reader(spec);
     sim::ReaderSim* raw = simulator.get();
     const auto& config = spec.config;
@@ -143,20 +159,25 @@ void CcidProvider::open_usb(const ccid::usb::UsbReaderCandidate& c) {
                              c.product_id, where, to_string(descriptor.error()));
         return;
     }
-    auto transport = ccid::usb::open_transport(c);
+    // Opened without the claim: other processes may be using the reader; open_ccid_device
+    // takes it as the shared-device rules say (kept while this process is alone).
+    ccid::usb::TransportOptions transport_options;
+    transport_options.claim_on_open = false;
+    auto transport = ccid::usb::open_transport(c, transport_options);
     if (!transport) {
         ccid::logger()->warn("api: USB reader {:04X}:{:04X} at {}: cannot open: {}", c.vendor_id, c.product_id,
                              where, to_string(transport.error()));
         return;
     }
-    auto reader = ccid::Reader::open(std::move(*transport), *descriptor,
-                                     reader_options(c.vendor_id, c.product_id, c.bcd_device));
-    if (!reader) {
+    CcidDeviceSource source{std::move(*transport), *descriptor, reader_options(c.vendor_id, c.product_id, c.bcd_device),
+                            identity_of_usb(c), true};
+    auto opened = open_ccid_device(std::move(source), [this] { changed(); });
+    if (!opened) {
         ccid::logger()->warn("api: USB reader {:04X}:{:04X} at {}: {}", c.vendor_id, c.product_id, where,
-                             ccid::describe(reader.error()));
+                             opened.error());
         return;
     }
-    auto device = CcidDevice::start(std::move(*reader), identity_of_usb(c), [this] { changed(); });
+    auto device = std::move(*opened);
     {
         std::lock_guard lock(mutex_);
         devices_.push_back(Entry{std::move(device), key, nullptr});
@@ -192,6 +213,7 @@ std::vector<std::shared_ptr<ReaderBackend>> CcidProvider::readers() {
     std::vector<std::shared_ptr<ReaderBackend>> out;
     for (const auto& d : devices)
         for (auto& b : d->backends()) out.push_back(std::move(b));
+    for (auto& b : fd_readers_->backends()) out.push_back(std::move(b));
     return out;
 }
 

@@ -11,6 +11,8 @@
 // Environment (read by ccid_provider_options_from_env):
 //   CCID_VIRTUAL_READERS  "N" (N TPDU readers with a T=1 card) or a spec (sim/virtual_spec.h)
 //   CCIDKIT_USB           "0": no USB readers (e.g. tests that want the virtual ones only)
+//   CCIDKIT_USB_FD        "3" or "3,4": inherited usbfs descriptors, each one a reader
+//                         (api/fd_readers.h; opened even with CCIDKIT_USB=0)
 #pragma once
 
 #include <chrono>
@@ -22,6 +24,7 @@
 
 #include "api/backend.h"
 #include "api/ccid_backend.h"
+#include "api/fd_readers.h"
 #include "ccid/usb/usb_hotplug.h"
 #include "ccid/usb/usb_reader_candidate.h"
 #include "sim/virtual_spec.h"
@@ -64,6 +67,9 @@ public:
     // it); nullptr when there is no such reader. Owned by the provider's device.
     sim::ReaderSim* simulator(std::size_t index) const;
 
+    // Readers handed over as usbfs descriptors (ccidkit_SCardAddReaderFromFd, $CCIDKIT_USB_FD).
+    FdReaderSet& fd_readers() { return *fd_readers_; }
+
 private:
     struct Entry {
         std::shared_ptr<CcidDevice> device;
@@ -84,6 +90,8 @@ private:
     ChangeListener* listener_ = nullptr;
 
     std::unique_ptr<ccid::usb::HotplugMonitor> monitor_;
+    // Last: destroyed first, while changed() can still reach the listener.
+    std::unique_ptr<FdReaderSet> fd_readers_ = std::make_unique<FdReaderSet>([this] { changed(); });
 };
 
 // A CcidProvider configured from the environment.

@@ -121,6 +121,16 @@ bool SharedReaderFile::set_connection(Connection c) {
     return true;
 }
 
+SharedReaderFile::Connection SharedReaderFile::others_connection() const {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;  // conflicts with any lock: tells whether anyone else holds one
+    fl.l_whence = SEEK_SET;
+    fl.l_start = kConnectionByte;
+    fl.l_len = 1;
+    if (::fcntl(fd_, F_OFD_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) return Connection::None;
+    return fl.l_type == F_WRLCK ? Connection::Exclusive : Connection::Shared;
+}
+
 bool SharedReaderFile::lock_io() { return ofd_lock(fd_, F_WRLCK, kIoByte, true) == 0; }
 
 bool SharedReaderFile::try_lock_io() { return ofd_lock(fd_, F_WRLCK, kIoByte, false) == 0; }

@@ -44,6 +44,9 @@ public:
     // this process held before is then unchanged).
     bool set_connection(Connection c);
     Connection connection() const { return connection_; }
+    // What other processes hold on the connection byte (F_OFD_GETLK: this process's own lock
+    // never conflicts with itself): Exclusive, Shared (one or more), or None.
+    Connection others_connection() const;
 
     // Blocking; false only on an unexpected system error.
     bool lock_io();

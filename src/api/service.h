@@ -134,6 +134,9 @@ public:
 
     void changed() noexcept override;
 
+    // The readers' source (e.g. for ccidkit_SCardAddReaderFromFd, which adds to it).
+    ReaderProvider& provider() const { return *provider_; }
+
 private:
     using Lock = std::unique_lock<std::mutex>;
     // What to do when another handle holds the transaction lock: go on, fail with

@@ -126,7 +126,15 @@ LONG Service::reconnect(SCARDHANDLE h, DWORD share_mode, DWORD preferred, DWORD 
 
     Lock lk(m_);
     std::shared_ptr<HandleState> hs;
-    if (LONG rc = acquire(lk, h, Access{LockPolicy::Wait, false, true}, hs); rc != SCARD_S_SUCCESS) return rc;
+    for (;;) {
+        if (LONG rc = acquire(lk, h, Access{LockPolicy::Wait, false, true}, hs); rc != SCARD_S_SUCCESS) return rc;
+        // pcsc-lite's client retries an exclusive SCardReconnect that pcscd refuses because other
+        // handles share the reader, until they leave (unless PCSCLITE_NO_BLOCKING). Wait for
+        // that here, before touching the card and without the I/O token.
+        if (share_mode != SCARD_SHARE_EXCLUSIVE || options_.no_blocking || hs->reader->sharing <= 1) break;
+        release_io(*hs->reader);
+        wait_for_news(lk);
+    }
     ReaderState& r = *hs->reader;
 
     LONG rc = SCARD_S_SUCCESS;
@@ -258,10 +266,14 @@ LONG Service::end_transaction(SCARDHANDLE h, DWORD disposition) {
     LONG rc = SCARD_S_SUCCESS;
     if (disposition != SCARD_LEAVE_CARD && take_io(lk, r, true, h)) {
         if (disposition == SCARD_EJECT_CARD) {
+            // Unlike SCardDisconnect, pcscd's SCardEndTransaction returns the eject's failure
+            // (SCARD_E_UNSUPPORTED_FEATURE with libccid, which cannot eject); the transaction
+            // ends all the same.
             const auto backend = r.backend;
             lk.unlock();
-            (void)backend->eject();
+            const BackendResult<void> ejected = backend->eject();
             lk.lock();
+            if (!ejected) rc = io_error(ejected.error());
         } else {
             // pcsc-lite marks every handle of the reader as reset, this one included: the
             // next call on it returns SCARD_W_RESET_CARD until SCardReconnect.

@@ -1,6 +1,8 @@
 // Service: application contexts, reader listing, SCardGetStatusChange and SCardCancel.
 #include <chrono>
+#include <vector>
 
+#include "api/cross_process.h"
 #include "api/service.h"
 #include "api/status_change.h"
 
@@ -29,18 +31,29 @@ LONG Service::release_context(SCARDCONTEXT ctx) {
     Lock lk(m_);
     auto it = contexts_.find(ctx);
     if (it == contexts_.end()) return SCARD_E_INVALID_HANDLE;
-    const std::set<SCARDHANDLE> handles = it->second.handles;
+    // The context's transaction holders go first: a reset by another of its handles would
+    // otherwise wait for a transaction that only this release can end (a self-deadlock).
+    std::vector<SCARDHANDLE> handles;
+    for (SCARDHANDLE h : it->second.handles) {
+        auto hit = handles_.find(h);
+        const bool holds_lock = hit != handles_.end() && hit->second->reader->lock_owner == h;
+        handles.insert(holds_lock ? handles.begin() : handles.end(), h);
+    }
     // Waiting SCardGetStatusChange calls on this context see it vanish and return.
     contexts_.erase(it);
     bump_change();
     cv_.notify_all();
-    // Like pcscd when a client goes away: cards still connected are reset, so that whatever
-    // the application unlocked (PIN, secure channel) does not stay open for the next one.
+    // As pcscd (winscard_svc.c, MSGRemoveContext): a handle that holds the reader's lock (a
+    // transaction, or an exclusive connection) is disconnected with a reset, unless it already
+    // saw a reset or removal, so that what it unlocked on the card does not stay open; every
+    // other handle leaves the card as it is, so the other applications sharing it keep
+    // their state.
     for (SCARDHANDLE h : handles) {
         auto hit = handles_.find(h);
         if (hit == handles_.end()) continue;
-        const DWORD disposition = hit->second->event == HandleEvent::None ? SCARD_RESET_CARD : SCARD_LEAVE_CARD;
-        (void)disconnect_locked(lk, h, disposition);
+        const bool holds_lock = hit->second->reader->lock_owner == h;
+        const bool reset = holds_lock && hit->second->event == HandleEvent::None;
+        (void)disconnect_locked(lk, h, reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
     }
     return SCARD_S_SUCCESS;
 }
@@ -120,7 +133,15 @@ LONG Service::get_status_change(SCARDCONTEXT ctx, DWORD timeout_ms, std::span<SC
             if (is_pnp_notification(e.szReader)) {
                 changed = evaluate_pnp(e, pnp_at_start, reader_events_) || changed;
             } else if (auto r = find_reader(e.szReader)) {
-                const ReaderView view{r->pcsc_state(), r->sharing, r->event_counter, r->atr};
+                // pcscd's reader state is global: another process's connection shows too.
+                int sharing = r->sharing;
+                if (sharing == 0 && r->shared_file) {
+                    const auto others = r->shared_file->others_connection();
+                    sharing = others == SharedReaderFile::Connection::Exclusive ? -1
+                              : others == SharedReaderFile::Connection::Shared  ? 1
+                                                                                : 0;
+                }
+                const ReaderView view{r->pcsc_state(), sharing, r->event_counter, r->atr};
                 changed = evaluate_reader(e, view) || changed;
             } else {
                 changed = evaluate_missing_reader(e) || changed;

@@ -90,7 +90,9 @@ LONG Service::control(SCARDHANDLE h, DWORD code, ByteView input, Bytes& output) 
         output = part10::tlv_properties_answer(d);
         return SCARD_S_SUCCESS;
     }
-    if (!feature && code == part10::kVendorIfdExchange) return SCARD_E_UNSUPPORTED_FEATURE;  // escape not allowed
+    // Escape not allowed: libccid refuses it with IFD_COMMUNICATION_ERROR (ifdDriverOptions bit 0
+    // off), which pcscd reports as SCARD_E_NOT_TRANSACTED; applications test for that code.
+    if (!feature && code == part10::kVendorIfdExchange) return SCARD_E_NOT_TRANSACTED;
 
     if (LONG rc = acquire(lk, h, Access{LockPolicy::Fail, false, true}, hs); rc != SCARD_S_SUCCESS) return rc;
     ReaderState& r = *hs->reader;

@@ -10,6 +10,7 @@
 #include "ccid/logging.h"
 #include "ccid/message_interrupts.h"
 #include "ccid/message_trace.h"
+#include "ccid/presence_probe.h"
 
 namespace ccidkit::ccid {
 
@@ -152,6 +153,9 @@ std::expected<Response, ReaderError> Reader::command(Command command, Millis tim
     if (gone_) return std::unexpected(make_error(ReaderErrc::ReaderGone, "the device was disconnected earlier"));
     std::lock_guard lock(wire_mutex_);
     auto reply = exchange_.transact(std::move(command), timeout);
+    // An unplug fails the transfer in flight with a plain I/O error (presence_probe.h).
+    if (!reply && reply.error().code == ReaderErrc::TransportFailed && device_vanished(*transport_))
+        reply = std::unexpected(make_error(ReaderErrc::ReaderGone, reply.error().detail + ", then the device vanished"));
     if (!reply) note_error(reply.error());
     return reply;
 }

@@ -8,6 +8,7 @@
 #include "ccid/apdu_transfer.h"
 #include "ccid/logging.h"
 #include "ccid/reader.h"
+#include "ccid/session_snapshot.h"
 #include "ccid/slot_setup.h"
 #include "protocol/pps.h"
 #include "protocol/t1_block.h"
@@ -102,6 +103,40 @@ std::optional<CardSession> Slot::session() const {
 bool Slot::active() const {
     std::lock_guard lock(mutex_);
     return session_.has_value() && epoch_.load() == session_epoch_;
+}
+
+Bytes Slot::export_session() const {
+    std::lock_guard lock(mutex_);
+    SessionSnapshot snapshot;
+    if (session_ && epoch_.load() == session_epoch_) {
+        snapshot.session = session_;
+        if (t1_) snapshot.t1 = T1Snapshot{t1_->config(), t1_->continuity()};
+    }
+    return encode_session_snapshot(snapshot);
+}
+
+std::expected<void, ReaderError> Slot::adopt_session(ByteView encoded) {
+    auto snapshot = decode_session_snapshot(encoded);
+    if (!snapshot) return std::unexpected(make_error(ReaderErrc::InvalidArgument, snapshot.error()));
+    std::lock_guard lock(mutex_);
+    if (!snapshot->session) {
+        session_.reset();
+        t1_.reset();
+        return {};
+    }
+    CardSession s = std::move(*snapshot->session);
+    s.timing = timing_from(s.parameters, reader_.caps().default_clock_khz, s.ifsd);
+    t1_.reset();
+    if (snapshot->t1) {
+        t1_.emplace(snapshot->t1->config);
+        if (auto ok = t1_->continue_from(snapshot->t1->state); !ok) {
+            t1_.reset();
+            return std::unexpected(make_error(ReaderErrc::InvalidArgument, "unusable T=1 state"));
+        }
+    }
+    session_ = std::move(s);
+    session_epoch_ = epoch_.load();
+    return {};
 }
 
 void Slot::end_session_on(const ReaderError& e) {

@@ -112,6 +112,14 @@ public:
     std::expected<ProtocolParameters, ReaderError> get_parameters();
     std::expected<ProtocolParameters, ReaderError> set_parameters(const ProtocolParameters& params);
 
+    // Sharing the card session with other processes that drive the same reader one at a time
+    // (src/api/shared_device.h), encoded as in ccid/session_snapshot.h. export_session(): the
+    // active session (or "not powered") with the T=1 engine's sequence numbers and IFSC/IFSD.
+    // adopt_session(): continue what another process exported, as if this slot had done it;
+    // InvalidArgument (nothing changed) when the bytes do not decode.
+    Bytes export_session() const;
+    std::expected<void, ReaderError> adopt_session(ByteView encoded);
+
     // The active session, if the card is powered. Both wait for an operation in progress on
     // this slot to finish.
     std::optional<CardSession> session() const;

@@ -42,6 +42,25 @@ T1Engine::T1Engine(const T1Config& config)
 
 void T1Engine::reset() { reset(config_); }
 
+T1Continuity T1Engine::continuity() const {
+    return T1Continuity{ns_, nr_, ifsc_, ifsd_, ifsd_negotiated_, needs_resync_, dead_};
+}
+
+std::expected<void, T1Error> T1Engine::continue_from(const T1Continuity& state) {
+    if (state_ == T1State::Busy) return std::unexpected(T1Error::Busy);
+    if (state.ns > 1 || state.nr > 1 || state.ifsc < 1 || state.ifsc > 254 || state.ifsd < 1 || state.ifsd > 254)
+        return std::unexpected(T1Error::InvalidIfs);
+    reset(config_);
+    ns_ = state.ns;
+    nr_ = state.nr;
+    ifsc_ = state.ifsc;
+    ifsd_ = state.ifsd;
+    ifsd_negotiated_ = state.ifsd_negotiated;
+    needs_resync_ = state.needs_resync;
+    dead_ = state.dead;
+    return {};
+}
+
 void T1Engine::reset(const T1Config& config) {
     config_ = config;
     state_ = T1State::Idle;

@@ -51,6 +51,19 @@ struct T1Config {
 };
 
 enum class T1State : std::uint8_t { Idle, Busy, Done, Failed };
+
+// What an idle engine carries from one exchange to the next: enough for another engine (in
+// another process sharing the card) to continue the same session.
+struct T1Continuity {
+    std::uint8_t ns = 0;     // N(S) of our next I-block
+    std::uint8_t nr = 0;     // N(S) expected in the card's next I-block
+    std::uint8_t ifsc = kT1DefaultIfs;
+    std::uint8_t ifsd = kT1DefaultIfs;
+    bool ifsd_negotiated = false;
+    bool needs_resync = false;
+    bool dead = false;       // needs a card reset (Rule 6.4)
+    bool operator==(const T1Continuity&) const = default;
+};
 std::string_view to_string(T1State state);
 
 enum class T1Error : std::uint8_t {
@@ -120,6 +133,13 @@ public:
     const T1Config& config() const { return config_; }
     // Block budget of the current exchange (config().max_blocks, or derived from the sizes).
     std::size_t block_budget() const { return budget_; }
+
+    // Sharing a session (see T1Continuity). continuity() describes the engine between
+    // exchanges; continue_from() makes an idle engine take over that state, refusing values
+    // no engine could have (sequence numbers other than 0/1, IFS outside 1..254) or a
+    // running exchange (Busy).
+    T1Continuity continuity() const;
+    std::expected<void, T1Error> continue_from(const T1Continuity& state);
 
     // After a card reset: sequence numbers 0, IFSC/IFSD back to the configured initial values.
     void reset();

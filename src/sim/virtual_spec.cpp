@@ -21,17 +21,12 @@ std::expected<ReaderSimConfig, std::string> config_for_kind(std::string_view kin
         if (path.empty()) return std::unexpected(std::string("file= needs a path"));
         return loader ? loader(path) : load_corpus_reader_config(path);
     }
-    return std::unexpected(fmt::format("unknown virtual reader kind '{}' (tpdu, short, extended or file=PATH)", kind));
+    return std::unexpected(fmt::format("unknown virtual reader kind '{}' (tpdu, short, extended, file=PATH or socket=PATH)", kind));
 }
 
-std::optional<VirtualReaderSpec::Card> card_named(std::string_view name) {
-    using Card = VirtualReaderSpec::Card;
-    if (name == "t1") return Card::T1;
-    if (name == "t0") return Card::T0;
-    if (name == "t1-1v8") return Card::T1ClassC;
-    if (name == "none") return Card::None;
-    return std::nullopt;
-}
+std::optional<VirtualReaderSpec::Card> card_named(std::string_view name) { return virtual_card_named(name); }
+
+constexpr std::string_view kSocketPrefix = "socket=";
 
 // A bare decimal count of at most three digits, else nullopt.
 std::optional<std::size_t> reader_count(std::string_view value) {
@@ -64,6 +59,16 @@ std::expected<std::vector<VirtualReaderSpec>, std::string> parse_virtual_spec(st
         if (item.empty()) return std::unexpected(std::string("empty item in the virtual reader list"));
         if (out.size() == kMaxVirtualReaders)
             return std::unexpected(fmt::format("at most {} virtual readers", kMaxVirtualReaders));
+        if (item.starts_with(kSocketPrefix)) {
+            const std::string_view path = item.substr(kSocketPrefix.size());
+            if (path.empty()) return std::unexpected(std::string("socket= needs the path of a ccid-simd socket"));
+            VirtualReaderSpec v;
+            v.card = VirtualReaderSpec::Card::None;
+            v.spec = std::string(item);
+            v.socket_path = std::string(path);
+            out.push_back(std::move(v));
+            continue;
+        }
         std::string_view kind = item;
         std::string_view card = "t1";
         // The card follows the last ':'. A file path may contain ':' itself, so after file= the
@@ -105,6 +110,25 @@ std::expected<std::vector<VirtualReaderSpec>, std::string> parse_virtual_readers
         return out;
     }
     return parse_virtual_spec(value, loader);
+}
+
+std::optional<VirtualReaderSpec::Card> virtual_card_named(std::string_view name) {
+    using Card = VirtualReaderSpec::Card;
+    if (name == "t1") return Card::T1;
+    if (name == "t0") return Card::T0;
+    if (name == "t1-1v8") return Card::T1ClassC;
+    if (name == "none") return Card::None;
+    return std::nullopt;
+}
+
+std::string_view virtual_card_name(VirtualReaderSpec::Card card) {
+    switch (card) {
+        case VirtualReaderSpec::Card::T1: return "t1";
+        case VirtualReaderSpec::Card::T0: return "t0";
+        case VirtualReaderSpec::Card::T1ClassC: return "t1-1v8";
+        case VirtualReaderSpec::Card::None: break;
+    }
+    return "none";
 }
 
 std::optional<SimCard> make_virtual_card(VirtualReaderSpec::Card card) {

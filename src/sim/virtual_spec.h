@@ -5,6 +5,10 @@
 //   KIND  tpdu | short | extended     a one-slot reader at that exchange level
 //         file=PATH                   the first interface of a descriptor file; how the file
 //                                     is read is the caller's choice (VirtualFileLoader)
+//         socket=PATH                 the reader served by a simulator process (ccid-simd) at
+//                                     that Unix socket, shared with every process using it;
+//                                     no CARD part (the server has the card), PATH is the rest
+//                                     of the item (it may contain ':', not ',')
 //   CARD  t1 (default) | t0 | none    the card in slot 0; t1-1v8: a T=1 card of class C only
 //                                     (1.8 V, ISO/IEC 7816-3:2006 6.2.4)
 // e.g. "short:t1,tpdu:none". At most kMaxVirtualReaders readers.
@@ -37,6 +41,9 @@ struct VirtualReaderSpec {
     ReaderSimConfig config;
     enum class Card : std::uint8_t { None, T0, T1, T1ClassC } card = Card::T1;
     std::string spec;  // the item as written
+    // socket=PATH: the server's socket; config and card are then unused (the server has them).
+    std::string socket_path;
+    bool served() const { return !socket_path.empty(); }
 };
 
 // Turns the PATH of `file=PATH` into a reader configuration, or a message naming the file and
@@ -55,10 +62,15 @@ std::expected<std::vector<VirtualReaderSpec>, std::string> parse_virtual_spec(st
 std::expected<std::vector<VirtualReaderSpec>, std::string> parse_virtual_readers_env(
     std::string_view value, const VirtualFileLoader& loader = {});
 
+// "t1", "t0", "t1-1v8", "none" and back.
+std::optional<VirtualReaderSpec::Card> virtual_card_named(std::string_view name);
+std::string_view virtual_card_name(VirtualReaderSpec::Card card);
+
 // The card a spec puts in slot 0; nullopt for Card::None.
 std::optional<SimCard> make_virtual_card(VirtualReaderSpec::Card card);
 
-// A simulator configured by `spec`, its card (if any) inserted in slot 0.
+// A simulator configured by `spec`, its card (if any) inserted in slot 0. For a socket=PATH
+// spec (served()), a default simulator: the caller is expected to connect instead.
 std::unique_ptr<ReaderSim> make_virtual_reader(const VirtualReaderSpec& spec);
 
 // The serial number shown for the index-th virtual reader ("SIM0001-0", ...), so that two

@@ -1,10 +1,12 @@
-# Fails unless LIB exports exactly the pcsc-lite client API (run with -DLIB=... -DNM=...).
+# Fails unless LIB exports exactly the pcsc-lite client API plus ccidkit's extensions (run with -DLIB=... -DNM=...).
 set(expected
   SCardEstablishContext SCardReleaseContext SCardIsValidContext SCardListReaders
   SCardListReaderGroups SCardFreeMemory SCardCancel SCardGetStatusChange SCardConnect
   SCardReconnect SCardDisconnect SCardBeginTransaction SCardEndTransaction SCardStatus
   SCardTransmit SCardControl SCardGetAttrib SCardSetAttrib pcsc_stringify_error
-  g_rgSCardT0Pci g_rgSCardT1Pci g_rgSCardRawPci)
+  g_rgSCardT0Pci g_rgSCardT1Pci g_rgSCardRawPci
+  # ccidkit extensions (include/PCSC/ccidkit_ext.h); the prefix keeps them apart from pcsc-lite's.
+  ccidkit_SCardAddReaderFromFd ccidkit_SCardRemoveReaderFromFd)
 execute_process(COMMAND ${NM} -D --defined-only ${LIB} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${NM} failed on ${LIB}")

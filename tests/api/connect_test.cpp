@@ -1,4 +1,6 @@
 // SCardConnect / SCardReconnect / SCardDisconnect: share modes, protocol choice, card states.
+#include <chrono>
+#include <future>
 #include <string>
 
 #include "api/api_fixture.h"
@@ -249,8 +251,40 @@ TEST_F(Connect, ReconnectChangesShareMode) {
     ASSERT_EQ(connect(ctx, name, b), SCARD_S_SUCCESS);
     Bytes r;
     EXPECT_EQ(transmit(b, kVerify, r), SCARD_S_SUCCESS);  // no lock left behind by the exclusive mode
+    SCardDisconnect(a, SCARD_LEAVE_CARD);
+    SCardDisconnect(b, SCARD_LEAVE_CARD);
+}
+
+TEST_F(Connect, ReconnectToExclusiveWaitsForTheOtherHandlesToLeave) {
+    SCARDHANDLE a = 0, b = 0;
+    ASSERT_EQ(connect(ctx, name, a), SCARD_S_SUCCESS);
+    ASSERT_EQ(connect(ctx, name, b), SCARD_S_SUCCESS);
+    // pcsc-lite's client retries while pcscd answers SCARD_E_SHARING_VIOLATION.
+    auto upgrade = std::async(std::launch::async, [&] {
+        DWORD p = 0;
+        return SCardReconnect(a, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &p);
+    });
+    EXPECT_EQ(upgrade.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+    Bytes r;
+    EXPECT_EQ(transmit(b, kVerify, r), SCARD_S_SUCCESS);  // the waiting call holds nothing
+    ASSERT_EQ(SCardDisconnect(b, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+    ASSERT_EQ(upgrade.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_EQ(upgrade.get(), SCARD_S_SUCCESS);
+    EXPECT_EQ(connect(ctx, name, b), SCARD_E_SHARING_VIOLATION);
+    SCardDisconnect(a, SCARD_LEAVE_CARD);
+}
+
+TEST_F(Connect, ReconnectToExclusiveWithNoBlockingFailsAtOnce) {
+    install_provider(provider, ServiceOptions{.no_blocking = true, .lock_dir = {}});
+    ctx = establish();
+    SCARDHANDLE a = 0, b = 0;
+    ASSERT_EQ(connect(ctx, name, a), SCARD_S_SUCCESS);
+    ASSERT_EQ(connect(ctx, name, b), SCARD_S_SUCCESS);
+    DWORD p = 0;
     EXPECT_EQ(SCardReconnect(a, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &p),
               SCARD_E_SHARING_VIOLATION);
+    Bytes r;
+    EXPECT_EQ(transmit(b, kVerify, r), SCARD_S_SUCCESS);
     SCardDisconnect(a, SCARD_LEAVE_CARD);
     SCardDisconnect(b, SCARD_LEAVE_CARD);
 }

@@ -106,19 +106,60 @@ TEST_F(Context, FreeMemoryNeedsAValidContext) {
     EXPECT_EQ(SCardFreeMemory(ctx, nullptr), SCARD_E_INVALID_HANDLE);
 }
 
-TEST_F(Context, ReleasingAContextResetsItsConnectedCards) {
+TEST_F(Context, ReleasingAContextLeavesTheCardsItSharedAsTheyAre) {
     std::string name;
     auto reader = reader_with_card(name);
     const SCARDCONTEXT ctx = establish();
-    SCARDHANDLE h = 0;
+    const SCARDCONTEXT other = establish();
+    SCARDHANDLE h = 0, observer = 0;
     ASSERT_EQ(connect(ctx, name, h), SCARD_S_SUCCESS);
+    ASSERT_EQ(connect(other, name, observer), SCARD_S_SUCCESS);
     Bytes r;
     ASSERT_EQ(transmit(h, kVerify, r), SCARD_S_SUCCESS);
     const int before = reader->power_ons();
     EXPECT_EQ(SCardReleaseContext(ctx), SCARD_S_SUCCESS);
-    // pcscd resets a card left connected by a client that goes away.
-    EXPECT_EQ(reader->power_ons(), before + 1);
+    // pcscd 1.9.9 disconnects a handle that holds no lock with SCARD_LEAVE_CARD: the other
+    // applications sharing the card keep its state.
+    EXPECT_EQ(reader->power_ons(), before);
     EXPECT_EQ(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_E_INVALID_HANDLE);
+    EXPECT_EQ(logged_in(observer), 1);
+    SCardReleaseContext(other);
+}
+
+TEST_F(Context, ReleasingAContextResetsTheCardsItLocked) {
+    std::string name;
+    auto reader = reader_with_card(name);
+    const SCARDCONTEXT other = establish();
+    SCARDHANDLE observer = 0;
+    ASSERT_EQ(connect(other, name, observer), SCARD_S_SUCCESS);
+    for (const bool exclusive : {false, true}) {
+        SCOPED_TRACE(exclusive ? "exclusive connection" : "transaction");
+        if (exclusive) {
+            ASSERT_EQ(SCardDisconnect(observer, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+        }
+        const SCARDCONTEXT ctx = establish();
+        SCARDHANDLE h = 0;
+        ASSERT_EQ(connect(ctx, name, h, exclusive ? SCARD_SHARE_EXCLUSIVE : SCARD_SHARE_SHARED), SCARD_S_SUCCESS);
+        if (!exclusive) {
+            ASSERT_EQ(SCardBeginTransaction(h), SCARD_S_SUCCESS);
+        }
+        Bytes r;
+        ASSERT_EQ(transmit(h, kVerify, r), SCARD_S_SUCCESS);
+        const int before = reader->power_ons();
+        EXPECT_EQ(SCardReleaseContext(ctx), SCARD_S_SUCCESS);
+        // What the handle holding the lock unlocked on the card must not outlive it.
+        EXPECT_EQ(reader->power_ons(), before + 1);
+        if (exclusive) {
+            ASSERT_EQ(connect(other, name, observer), SCARD_S_SUCCESS);
+        } else {
+            EXPECT_EQ(transmit(observer, kVerify, r), SCARD_W_RESET_CARD);
+        }
+        DWORD p = 0;
+        ASSERT_EQ(SCardReconnect(observer, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &p),
+                  SCARD_S_SUCCESS);
+        EXPECT_EQ(logged_in(observer), 0);
+    }
+    SCardReleaseContext(other);
 }
 
 TEST_F(Context, StringifyError) {

@@ -95,6 +95,10 @@ public:
         std::lock_guard g(m_);
         pps_fails_ = f;
     }
+    void set_can_eject(bool e) {  // false: eject() answers NotSupported, like most readers
+        std::lock_guard g(m_);
+        can_eject_ = e;
+    }
     void set_io_delay(std::chrono::microseconds d) {
         std::lock_guard g(m_);
         io_delay_ = d;
@@ -251,6 +255,7 @@ public:
     BackendResult<void> eject() override {
         IoScope io(*this);
         std::lock_guard g(m_);
+        if (!can_eject_) return std::unexpected(BackendError::NotSupported);
         ++ejects_;
         return {};
     }
@@ -286,6 +291,7 @@ private:
     bool unavailable_ = false;
     bool gone_ = false;
     bool pps_fails_ = false;
+    bool can_eject_ = true;
     DWORD accepted_protocols_ = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1;
     Bytes atr_;
     std::uint64_t events_ = 0;

@@ -140,6 +140,25 @@ TEST_F(Transaction, EndWithUnpowerCyclesThePower) {
     ASSERT_EQ(SCardBeginTransaction(b), SCARD_W_RESET_CARD);
 }
 
+TEST_F(Transaction, EndWithEjectReportsAReaderThatCannotEjectButEnds) {
+    reader->set_can_eject(false);
+    ASSERT_EQ(SCardBeginTransaction(a), SCARD_S_SUCCESS);
+    // pcscd returns the eject's failure here (libccid cannot eject), yet unlocks the reader.
+    EXPECT_EQ(SCardEndTransaction(a, SCARD_EJECT_CARD), SCARD_E_UNSUPPORTED_FEATURE);
+    EXPECT_EQ(SCardEndTransaction(a, SCARD_LEAVE_CARD), SCARD_E_NOT_TRANSACTED);
+    Bytes r;
+    EXPECT_EQ(transmit(b, kVerify, r), SCARD_S_SUCCESS);  // neither locked out nor reset
+    // SCardDisconnect ignores the same failure, as pcscd does.
+    EXPECT_EQ(SCardDisconnect(b, SCARD_EJECT_CARD), SCARD_S_SUCCESS);
+}
+
+TEST_F(Transaction, EndWithEjectOnAReaderThatEjects) {
+    ASSERT_EQ(SCardBeginTransaction(a), SCARD_S_SUCCESS);
+    EXPECT_EQ(SCardEndTransaction(a, SCARD_EJECT_CARD), SCARD_S_SUCCESS);
+    EXPECT_EQ(reader->ejects(), 1);
+    EXPECT_EQ(SCardEndTransaction(a, SCARD_LEAVE_CARD), SCARD_E_NOT_TRANSACTED);
+}
+
 TEST_F(Transaction, DisconnectReleasesTheTransaction) {
     ASSERT_EQ(SCardBeginTransaction(a), SCARD_S_SUCCESS);
     auto t = std::async(std::launch::async, [&] {

@@ -200,6 +200,25 @@ TEST(UsbClosedTransport, CancelAndCloseAreAlwaysSafe) {
     EXPECT_EQ(t->interrupt_in(buffer, 10ms).error(), TransportError::NoDevice);
 }
 
+TEST(UsbClosedTransport, ClaimAndReleaseWithoutADevice) {
+    EXPECT_TRUE(TransportOptions{}.claim_on_open);  // unchanged default: claimed while open
+    auto claimed = closed_transport();
+    ASSERT_TRUE(claimed);
+    EXPECT_EQ(claimed->claim().error(), TransportError::NoDevice);
+    claimed->release();  // nothing to give back: harmless
+
+    auto ctx = LibusbContext::create(LibusbContext::Discovery::Enabled, LibusbContext::EventThread::Dedicated);
+    ASSERT_TRUE(ctx);
+    LibusbTransport unclaimed(std::move(*ctx), nullptr, typical_reader(), TransportOptions{}, false);
+    EXPECT_FALSE(unclaimed.claimed());
+    EXPECT_EQ(unclaimed.claim().error(), TransportError::NoDevice);
+    EXPECT_FALSE(unclaimed.claimed());
+    std::array<std::uint8_t, 8> buffer{};
+    EXPECT_EQ(unclaimed.interrupt_in(buffer, 10ms).error(), TransportError::NoDevice);  // gone beats Busy
+    unclaimed.release();
+    unclaimed.close();
+}
+
 TEST(UsbClosedTransport, FailsFast) {
     auto t = closed_transport();
     ASSERT_TRUE(t);

@@ -7,6 +7,11 @@
 #   3. qemu-ccid    QEMU's own usb-ccid reader and emulated CAC card on UHCI
 #   4. pcscd        unmodified pcscd + libccid drive ccid-gadget (skipped unless pcscd,
 #                   libccid and python3-pyscard are installed: scripts/vm-deps.sh --pcscd)
+#   5. fd reader    a sandboxed, unprivileged program gets the gadget only as an inherited
+#                   usbfs descriptor ($CCIDKIT_USB_FD): pcsc_scan, C API, unplug
+#   6. multi-process  three processes share the gadget's reader (no daemon): transactions stay
+#                   exclusive, a SIGKILLed transaction holder stops nobody, card events reach
+#                   every waiter, sharing off keeps the second process out (multi-process-usb.sh)
 #
 # Usage: tests/vm/test-usb.sh [BUILD_DIR]   (default build; needs ccid-gadget and the
 #        t_vm_* tests built there). An ASan build works too (CCIDKIT_VM_SLOWDOWN=3 is set
@@ -17,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "test-usb: no build directory ${1:-build}" >&2; exit 1; }
 t="$build/tests"
 for f in "$build/tools/ccid-gadget" "$t/t_vm_usb_gadget_test" "$t/t_vm_usb_throughput_test" \
-         "$t/t_vm_usb_corpus_test" "$t/t_vm_qemu_ccid_test"; do
+         "$t/t_vm_usb_corpus_test" "$t/t_vm_qemu_ccid_test" "$t/t_vm_fd_sandbox_test"; do
     [ -x "$f" ] || { echo "test-usb: $f not built" >&2; exit 1; }
 done
 export CCIDKIT_GADGET="$build/tools/ccid-gadget"
@@ -66,6 +71,23 @@ session "qemu-ccid" --qemu-ccid --no-gadget --timeout 300 -- \
     env CCIDKIT_VM_QEMU_CCID=1 "$t/t_vm_qemu_ccid_test" $gtest
 
 session "pcscd + libccid" --timeout 300 -- sh "$here/pcscd-gadget.sh" "$build" --level tpdu --card t1
+
+# The PC/SC conformance program through our library and through pcscd + libccid, diffed
+# against tests/vm/pcsc-compare.expected (docs/design/pcsc-comparison.md).
+if [ -x "$build/tests/conformance/pcsc_conformance" ]; then
+    session "pcsc compare" --timeout 400 -- sh "$here/pcsc-compare.sh" "$build"
+else
+    skipped=$((skipped + 1)); summary="$summary\n  pcsc compare: SKIPPED (pcsc_conformance not built: libpcsclite-dev)"
+fi
+
+session "fd reader (sandbox)" --timeout 300 -- sh "$here/fd-reader-sandbox.sh" "$build"
+
+# Several processes sharing the gadget's reader through our libpcsclite.so.1 (no daemon).
+if [ -x "$build/tests/multi_process_client" ]; then
+    session "multi-process" --timeout 900 -- sh "$here/multi-process-usb.sh" "$build"
+else
+    skipped=$((skipped + 1)); summary="$summary\n  multi-process: SKIPPED (multi_process_client not built: libpcsclite-dev)"
+fi
 
 printf "test-usb sessions:$summary\n"
 echo "test-usb: $passed passed, $failed failed, $skipped skipped"

@@ -3,11 +3,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
+#include "api/ccid_backend_provider.h"
 #include "ccid/logging.h"
 #include "ccid/quirks_lookup.h"
 #include "command.h"
+#include "fd_reader.h"
 #include "json.h"
+#include "sim/virtual_spec.h"
 
 namespace ccidkit::ccidctl {
 namespace {
@@ -19,7 +23,11 @@ constexpr std::array kGlobalOptions = {
                "reader to use: index, name (or unique part of it), VID:PID, or usb:BUS-PORT[.PORT...]"},
     OptionSpec{"slot", '\0', "N", "slot of a multi-slot reader (default 0)"},
     OptionSpec{"virtual", '\0', "SPEC",
-               "use simulated readers instead of USB, e.g. 'short:t1,tpdu:t0' (see `ccidctl list --help`)"},
+               "use only these simulated readers, e.g. 'short:t1,tpdu:t0', or socket=PATH for the reader "
+               "a ccid-simd server shares (see `ccidctl list --help`); overrides $CCID_VIRTUAL_READERS"},
+    OptionSpec{"fd", '\0', "N",
+               "use only the reader behind this open usbfs file descriptor (/dev/bus/usb/BBB/DDD "
+               "inherited from a launcher or a portal), for every command, monitor included; it is not closed"},
     OptionSpec{"quirks-file", '\0', "FILE", "reader quirks file to use instead of $CCIDKIT_QUIRKS_FILE"},
     OptionSpec{"verbose", 'v', "", "log the CCID layer at debug level on stderr (CCIDKIT_LOG=trace for more)"},
 };
@@ -33,6 +41,16 @@ constexpr std::string_view kExitCodeHelp =
     "  4  card or protocol error (mute card, bad ATR, T=0/T=1 failure, script SW mismatch)\n"
     "  5  I/O error (USB permission, device busy or gone, unreadable file)\n"
     "  6  diag found problems that need a fix\n";
+
+// The variables the SCard API reads too: ccidctl sees the readers a PC/SC program would.
+constexpr std::string_view kEnvironmentHelp =
+    "Environment:\n"
+    "  CCID_VIRTUAL_READERS  simulated readers listed before the USB ones, as the SCard API\n"
+    "                        lists them: a count (\"2\") or a SPEC as for --virtual (file=PATH\n"
+    "                        read as the library reads it); --virtual replaces it\n"
+    "  CCIDKIT_USB           \"0\": no USB readers (--virtual never uses USB)\n"
+    "  CCIDKIT_QUIRKS_FILE   reader quirks file (--quirks-file replaces it)\n"
+    "  CCIDKIT_LOG           log level of the CCID layer on stderr (e.g. debug, trace)\n";
 
 std::string_view kind_of(ExitCode c) {
     switch (c) {
@@ -58,7 +76,8 @@ void print_general_help(std::ostream& out) {
     }
     out << "\nGlobal options:\n"
         << format_options(global_options()) << '\n'
-        << kExitCodeHelp << "\nRun `ccidctl COMMAND --help` for the options of a command.\n";
+        << kExitCodeHelp << '\n'
+        << kEnvironmentHelp << "\nRun `ccidctl COMMAND --help` for the options of a command.\n";
 }
 
 void print_command_help(std::ostream& out, const Command& c) {
@@ -69,7 +88,10 @@ void print_command_help(std::ostream& out, const Command& c) {
     if (!c.description.empty()) out << '\n' << c.description;
     if (!c.description.empty() && !c.description.ends_with('\n')) out << '\n';
     if (!c.options.empty()) out << "\nOptions:\n" << format_options(c.options);
-    out << "\nGlobal options:\n" << format_options(global_options()) << '\n' << kExitCodeHelp;
+    out << "\nGlobal options:\n"
+        << format_options(global_options()) << '\n'
+        << kExitCodeHelp << '\n'
+        << kEnvironmentHelp;
 }
 
 // Copies the global options found in `args` into the context.
@@ -78,6 +100,10 @@ std::optional<std::string> apply_globals(Context& ctx, const ParsedArgs& args) {
     if (args.has("verbose")) ctx.verbose = true;
     if (auto r = args.value("reader")) ctx.reader = *r;
     if (auto v = args.value("virtual")) ctx.virtual_readers = *v;
+    if (auto f = args.value("fd")) {
+        ctx.usb_fd = parse_fd_option(*f);
+        if (!ctx.usb_fd) return "--fd needs a file descriptor number (0 or more), not '" + *f + "'";
+    }
     if (auto q = args.value("quirks-file")) ctx.quirks_file = *q;
     if (auto s = args.value("slot")) {
         unsigned n = 0;
@@ -168,6 +194,10 @@ ExitCode run_command_line(Context& ctx, std::span<const std::string> args) {
 int run(std::span<const std::string> args, std::ostream& out, std::ostream& err, const std::atomic<bool>* interrupted) {
     Context ctx(out, err);
     ctx.interrupted = interrupted;
+    // The same variables as the SCard API reads, so that ccidctl and PC/SC programs started
+    // in one environment see the same readers under the same names.
+    if (const char* v = std::getenv(sim::kVirtualReadersEnvVar); v && *v) ctx.env_virtual_readers = v;
+    if (const char* u = std::getenv(api::kUsbEnvVar)) ctx.usb = std::string_view(u) != "0";
     const ExitCode code = run_command_line(ctx, args);
     out.flush();
     return to_int(code);

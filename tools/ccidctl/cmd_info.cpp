@@ -4,6 +4,7 @@
 // (or virtual) reader, or from a file so that it works without hardware.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -425,7 +426,13 @@ ExitCode run_info(Context& ctx, const ParsedArgs& args) {
         if (!args.has("no-open")) ask_lists(ctx, r, item);
         items.push_back(std::move(item));
     }
-    return report(ctx, items, ctx.virtual_readers ? "virtual" : "usb");
+    // Simulated readers ($CCID_VIRTUAL_READERS) may come with USB ones.
+    const auto simulated =
+        std::count_if(chosen.begin(), chosen.end(), [](const ReaderInfo& r) { return r.simulated.has_value(); });
+    const std::string_view source = simulated == 0 ? "usb"
+                                    : static_cast<std::size_t>(simulated) == chosen.size() ? "virtual"
+                                                                                           : "virtual+usb";
+    return report(ctx, items, source);
 }
 
 constexpr std::array kOptions = {

@@ -109,10 +109,16 @@ const Command& list_command() {
         "Each reader is shown with its index and its location, which --reader accepts, as well\n"
         "as its name (or any unique part of it) and VID:PID. Readers are enumerated on USB:\n"
         "every interface of class 0Bh, and vendor-class interfaces of readers in the quirks table.\n"
-        "With --virtual SPEC, simulated readers are used instead: a comma-separated list of\n"
+        "The simulated readers of $CCID_VIRTUAL_READERS come first, as SCardListReaders shows them\n"
+        "(same names; CCIDKIT_USB=0 leaves USB out). A USB reader that cannot be opened is listed\n"
+        "here with the reason; PC/SC programs do not see it.\n"
+        "With --virtual SPEC, only these simulated readers are used: a comma-separated list of\n"
         "KIND[:CARD], KIND = tpdu | short | extended | file=PATH (a descriptor file, see\n"
         "`ccidctl info --help`), CARD = t1 (default) | t0 | t1-1v8 (class C only) | none.\n"
         "Example: --virtual short:t1,tpdu:none\n"
+        "socket=PATH (no CARD) is the reader a `ccid-simd serve --socket PATH` process serves,\n"
+        "shared with other programs; ccidctl claims it while it uses it. A server that is not\n"
+        "there leaves the reader out (with a warning), as it does for PC/SC programs.\n"
         "The exit status is 2 when no reader is found.\n",
         kOptions,
         run_list,

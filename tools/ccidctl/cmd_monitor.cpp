@@ -15,9 +15,11 @@
 #include "api/reader_naming.h"
 #include "ccid/quirks_lookup.h"
 #include "ccid/usb/usb_hotplug.h"
+#include "card_signals.h"
 #include "command.h"
 #include "json.h"
 #include "readers.h"
+#include "sim/reader/reader_sim.h"
 
 namespace ccidkit::ccidctl {
 namespace {
@@ -84,6 +86,12 @@ public:
         watched_[info.location] = std::move(w);
     }
 
+    // A simulated reader: it keeps its index for the whole run (USB arrivals get other ones).
+    void add_fixed_reader(const ReaderInfo& info) {
+        indexes_.acquire(info.location);
+        add_reader(info);
+    }
+
     void remove_reader(const std::string& location) {
         auto it = watched_.find(location);
         if (it == watched_.end()) return;
@@ -102,6 +110,7 @@ public:
 
     // Prints what happened; returns false once the end condition is met.
     bool pump(Clock::time_point deadline, std::optional<std::size_t> max_events) {
+        apply_card_signals();
         std::deque<Event> events;
         std::deque<Plug> plugs;
         {
@@ -156,6 +165,27 @@ private:
         std::atomic<bool> stop{false};
         std::atomic<bool> finished{false};
     };
+
+    // SIGUSR1/SIGUSR2 (card_signals.h): the card of every simulated reader goes in or out.
+    // The simulator queues the slot change; the reader's watch thread reports it as usual.
+    void apply_card_signals() {
+        const unsigned sent = g_card_requests_sent.load();
+        while (requests_seen_ != sent) {
+            const CardRequest r = g_card_requests[requests_seen_ % kCardRequestSlots].exchange(CardRequest::None);
+            if (r == CardRequest::None) break;  // counted, not stored yet: next time
+            ++requests_seen_;
+            for (auto& [location, w] : watched_) {
+                sim::ReaderSim* sim = w->opened.sim;
+                if (sim == nullptr) continue;
+                if (r == CardRequest::Remove) {
+                    sim->remove_card(0);
+                } else if (!sim->card_present(0)) {
+                    auto card = sim::make_virtual_card(w->opened.info.simulated->card);
+                    sim->insert_card(0, card ? std::move(*card) : sim::SimCard::t1_default());
+                }
+            }
+        }
+    }
 
     void emit(Event e) {
         std::lock_guard lock(mutex_);
@@ -223,6 +253,8 @@ private:
     std::map<std::string, std::unique_ptr<Watched>> watched_;
     api::ReaderIndexTable indexes_;
     std::size_t printed_ = 0;
+    // Requests of card_signals.h taken so far (those sent before this monitor started do not count).
+    unsigned requests_seen_ = g_card_requests_sent.load();
 };
 
 std::optional<double> parse_seconds(const std::string& s) {
@@ -250,11 +282,18 @@ ExitCode run_monitor(Context& ctx, const ParsedArgs& args) {
 
     Monitor monitor(ctx);
     std::unique_ptr<ccid::usb::HotplugMonitor> hotplug;
-    if (ctx.virtual_readers) {
-        auto readers = list_readers(ctx);
-        if (!readers) return fail(ctx, readers.error().code, readers.error().message);
-        for (const auto& r : *readers) monitor.add_reader(r);
-    } else {
+    // The --fd reader alone, else the simulated readers first (--virtual, else
+    // $CCID_VIRTUAL_READERS), as the SCard API lists them: they take the indexes 0..N-1, and
+    // USB arrivals the free ones after (no hotplug with --fd or --virtual).
+    auto fixed = fixed_readers(ctx);
+    if (!fixed) return fail(ctx, fixed.error().code, fixed.error().message);
+    if (fixed->empty() && !usb_wanted(ctx)) {
+        return fail(ctx, ExitCode::NoReader,
+                    ctx.virtual_readers ? "nothing to monitor: no virtual reader"
+                                        : "nothing to monitor: no simulated reader and USB is off (CCIDKIT_USB=0)");
+    }
+    for (const auto& r : *fixed) monitor.add_fixed_reader(r);
+    if (usb_wanted(ctx)) {
         ccid::usb::HotplugOptions options;
         options.is_vendor_class_reader = [](std::uint16_t v, std::uint16_t p, std::uint16_t b) {
             return ccid::is_vendor_class_reader(v, p, b);
@@ -263,10 +302,14 @@ ExitCode run_monitor(Context& ctx, const ParsedArgs& args) {
             options, [&monitor](ccid::usb::HotplugEvent e, const ccid::usb::UsbReaderCandidate& c) {
                 monitor.plug(Plug{e == ccid::usb::HotplugEvent::Added, c});
             });
-        if (!started) {
+        if (started) {
+            hotplug = std::move(*started);
+        } else if (fixed->empty()) {
             return fail(ctx, ExitCode::IoError, fmt::format("cannot watch USB: {}", to_string(started.error())));
+        } else {
+            warn(ctx, fmt::format("cannot watch USB: {}; showing the simulated readers only",
+                                  to_string(started.error())));
         }
-        hotplug = std::move(*started);
     }
     if (!ctx.json) ctx.err << "ccidctl: monitoring; Ctrl-C ends\n";
     while (monitor.pump(deadline, max_events)) {
@@ -290,8 +333,14 @@ const Command& monitor_command() {
         "show readers and cards coming and going until Ctrl-C",
         "Prints one line per event: reader-added, reader-removed, card-inserted, card-removed,\n"
         "hardware-error, error. Each reader first reports the state of its slots (card-present or\n"
-        "card-absent). USB readers are watched for hotplug; --virtual readers are fixed. With --json,\n"
-        "one JSON object per line (JSON Lines): {\"event\", \"reader\", \"slot\", \"detail\"}.\n",
+        "card-absent). USB readers are watched for hotplug; simulated readers (--virtual, or\n"
+        "$CCID_VIRTUAL_READERS) are fixed and listed first. With --fd N, only the reader behind\n"
+        "that descriptor is watched; with --virtual, only those readers (no USB hotplug).\n"
+        "socket=PATH readers are those ccid-simd serves. With --json,\n"
+        "one JSON object per line (JSON Lines): {\"event\", \"reader\", \"slot\", \"detail\"}.\n"
+        "Test and demo aid: on simulated readers, SIGUSR1 inserts a card into slot 0 (the spec's\n"
+        "card, else T=1) and SIGUSR2 removes it (`kill -USR1 PID`); USB readers and socket=PATH\n"
+        "readers ignore both (`ccid-simd ctl` moves their card).\n",
         kOptions,
         run_monitor,
     };

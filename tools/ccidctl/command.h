@@ -28,6 +28,11 @@ struct Context {
     bool verbose = false;
     std::optional<std::string> reader;           // --reader NAME|INDEX|VID:PID|usb:LOCATION
     std::optional<std::string> virtual_readers;  // --virtual SPEC (see readers.h)
+    std::optional<int> usb_fd;                   // --fd N: only the reader behind it (fd_reader.h)
+    // What the SCard API would use too (readers.h): $CCID_VIRTUAL_READERS (ignored when
+    // --virtual is given) and $CCIDKIT_USB ("0": no USB readers). Read by run().
+    std::optional<std::string> env_virtual_readers;
+    bool usb = true;
     unsigned slot = 0;                           // --slot
     std::optional<std::string> quirks_file;      // --quirks-file (replaces $CCIDKIT_QUIRKS_FILE)
     // Set by `trace`: every transport the command opens is recorded into it.

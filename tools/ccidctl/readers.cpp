@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cctype>
 
+#include "api/ccid_backend_provider.h"
 #include "api/reader_naming.h"
 #include "ccid/pcapng_recorder.h"
 #include "ccid/quirks_lookup.h"
+#include "ccid/socket/socket_transport.h"
 #include "ccid/usb/libusb_transport.h"
 #include "ccid/usb/usb_enumerate.h"
 #include "descriptor_source.h"
+#include "fd_reader.h"
 #include "sim/reader/reader_sim.h"
 
 namespace ccidkit::ccidctl {
@@ -79,6 +82,28 @@ ReaderInfo info_from_virtual(const VirtualReaderSpec& v, std::size_t index) {
     return r;
 }
 
+// socket=PATH: the reader a ccid-simd process serves, described by its HELLO. A server that
+// is not there leaves the reader out, as the SCard API does (so the indexes stay the same).
+std::expected<ReaderInfo, std::string> info_from_served(const VirtualReaderSpec& v, std::size_t index) {
+    auto transport = ccid::socket::SocketTransport::connect(v.socket_path);
+    if (!transport)
+        return std::unexpected(
+            fmt::format("virtual reader {} ({}) is absent: {}", index, v.spec, transport.error().message));
+    const auto& hello = (*transport)->hello();
+    ReaderInfo r;
+    r.location = fmt::format("virtual:{}", index);
+    r.vendor_id = hello.vendor_id;
+    r.product_id = hello.product_id;
+    r.bcd_device = hello.bcd_device;
+    r.manufacturer = hello.manufacturer;
+    r.product = hello.product;
+    r.serial = hello.serial;
+    r.interface_number = hello.interface_number;
+    r.class_descriptor = hello.class_descriptor;
+    r.simulated = v;
+    return r;
+}
+
 std::string name_of(const ReaderInfo& r, std::uint8_t index) {
     api::ReaderDescription d;
     d.vendor = r.manufacturer;
@@ -124,32 +149,80 @@ std::expected<std::vector<VirtualReaderSpec>, std::string> parse_virtual_spec(st
     return sim::parse_virtual_spec(spec, config_from_descriptor_file);
 }
 
-std::expected<std::vector<ReaderInfo>, ReaderFailure> list_readers(const Context& ctx) {
-    std::vector<ReaderInfo> readers;
+std::expected<std::vector<ReaderInfo>, ReaderFailure> virtual_readers(const Context& ctx) {
+    std::expected<std::vector<VirtualReaderSpec>, std::string> specs;
+    std::string source;
     if (ctx.virtual_readers) {
-        auto specs = parse_virtual_spec(*ctx.virtual_readers);
-        if (!specs) return std::unexpected(ReaderFailure{ExitCode::Usage, "--virtual: " + specs.error()});
-        for (std::size_t i = 0; i < specs->size(); ++i) readers.push_back(info_from_virtual((*specs)[i], i));
+        specs = parse_virtual_spec(*ctx.virtual_readers);
+        source = "--virtual";
+    } else if (ctx.env_virtual_readers) {
+        // The library's parser and file loader, not ccidctl's richer one: the same readers,
+        // with the same names, as SCardListReaders in this environment.
+        specs = sim::parse_virtual_readers_env(*ctx.env_virtual_readers);
+        source = sim::kVirtualReadersEnvVar;
     } else {
-        ccid::usb::EnumerateOptions options;
-        options.is_vendor_class_reader = [](std::uint16_t v, std::uint16_t p, std::uint16_t b) {
-            return ccid::is_vendor_class_reader(v, p, b);
-        };
-        auto found = ccid::usb::enumerate_readers(options);
-        if (!found) {
-            return std::unexpected(
-                ReaderFailure{ExitCode::IoError, fmt::format("cannot list USB devices: {}", to_string(found.error()))});
+        return std::vector<ReaderInfo>{};
+    }
+    if (!specs) return std::unexpected(ReaderFailure{ExitCode::Usage, source + ": " + specs.error()});
+    std::vector<ReaderInfo> readers;
+    for (std::size_t i = 0; i < specs->size(); ++i) {
+        const VirtualReaderSpec& spec = (*specs)[i];
+        if (!spec.served()) {
+            readers.push_back(info_from_virtual(spec, i));
+        } else if (auto served = info_from_served(spec, i)) {
+            readers.push_back(std::move(*served));
+        } else {
+            ctx.err << "ccidctl: warning: " << served.error() << '\n';
         }
-        for (const auto& c : *found) readers.push_back(info_from_usb(c));
     }
     assign_names(readers);
     return readers;
 }
 
+bool usb_wanted(const Context& ctx) { return !ctx.usb_fd && !ctx.virtual_readers && ctx.usb; }
+
+std::expected<std::vector<ReaderInfo>, ReaderFailure> fixed_readers(const Context& ctx) {
+    // --fd: that reader alone (fd_reader.h).
+    if (ctx.usb_fd) {
+        auto info = reader_info_from_fd(*ctx.usb_fd);
+        if (!info) return std::unexpected(info.error());
+        return std::vector<ReaderInfo>{std::move(*info)};
+    }
+    return virtual_readers(ctx);
+}
+
+std::expected<std::vector<ReaderInfo>, ReaderFailure> list_readers(const Context& ctx) {
+    auto readers = fixed_readers(ctx);
+    if (!readers) return readers;
+    if (usb_wanted(ctx)) {
+        ccid::usb::EnumerateOptions options;
+        options.is_vendor_class_reader = [](std::uint16_t v, std::uint16_t p, std::uint16_t b) {
+            return ccid::is_vendor_class_reader(v, p, b);
+        };
+        auto found = ccid::usb::enumerate_readers(options);
+        if (found) {
+            for (const auto& c : *found) readers->push_back(info_from_usb(c));
+        } else if (readers->empty()) {
+            return std::unexpected(
+                ReaderFailure{ExitCode::IoError, fmt::format("cannot list USB devices: {}", to_string(found.error()))});
+        } else {
+            // The simulated readers are still there, as they are for the SCard API.
+            ctx.err << fmt::format("ccidctl: warning: cannot list USB devices: {}\n", to_string(found.error()));
+        }
+    }
+    assign_names(*readers);
+    return readers;
+}
+
 std::expected<ReaderInfo, ReaderFailure> select_reader(const Context& ctx, const std::vector<ReaderInfo>& readers) {
     if (readers.empty()) {
-        return std::unexpected(ReaderFailure{
-            ExitCode::NoReader, ctx.virtual_readers ? "no virtual reader" : "no smart-card reader found on USB"});
+        std::string why = "no smart-card reader found on USB";
+        if (ctx.virtual_readers) {
+            why = "no virtual reader";
+        } else if (!ctx.usb) {
+            why = fmt::format("no reader ({}=0 and no {})", api::kUsbEnvVar, sim::kVirtualReadersEnvVar);
+        }
+        return std::unexpected(ReaderFailure{ExitCode::NoReader, why});
     }
     if (!ctx.reader) return readers.front();
     const std::string& want = *ctx.reader;
@@ -211,7 +284,27 @@ std::expected<std::unique_ptr<ccid::Transport>, ReaderFailure> open_transport(co
                                                                               sim::ReaderSim** sim_out) {
     std::unique_ptr<ccid::Transport> transport;
     ccid::pcapng::RecordedDevice recorded;
-    if (info.simulated) {
+    if (info.simulated && info.simulated->served()) {
+        // Like a USB interface, the served reader is claimed for as long as ccidctl has it open.
+        auto served = ccid::socket::SocketTransport::connect(info.simulated->socket_path);
+        if (!served) {
+            return std::unexpected(ReaderFailure{
+                ExitCode::NoReader, fmt::format("{}: cannot connect: {}", info.name, served.error().message)});
+        }
+        if (auto claimed = (*served)->claim(); !claimed) {
+            return std::unexpected(ReaderFailure{
+                ExitCode::IoError, fmt::format("{}: cannot claim: {} (another process is using the reader)", info.name,
+                                               to_string(claimed.error()))});
+        }
+        recorded.vendor_id = info.vendor_id;
+        recorded.product_id = info.product_id;
+        recorded.bcd_device = info.bcd_device;
+        recorded.interface_number = info.interface_number;
+        recorded.class_descriptor = info.class_descriptor;
+        recorded.bulk_max_packet = (*served)->bulk_in_max_packet();
+        if (!(*served)->has_interrupt_in()) recorded.interrupt_in.reset();
+        transport = std::move(*served);
+    } else if (info.simulated) {
         auto sim = sim::make_virtual_reader(*info.simulated);
         if (sim_out) *sim_out = sim.get();
         recorded.vendor_id = info.vendor_id;
@@ -222,6 +315,11 @@ std::expected<std::unique_ptr<ccid::Transport>, ReaderFailure> open_transport(co
         recorded.bulk_max_packet = info.simulated->config.max_packet_size;
         if (!info.simulated->config.has_interrupt) recorded.interrupt_in.reset();
         transport = std::move(sim);
+    } else if (info.usb_fd) {
+        auto opened = open_fd_transport(info);
+        if (!opened) return std::unexpected(opened.error());
+        recorded = ccid::pcapng::recorded_device((*opened)->reader());
+        transport = std::move(*opened);
     } else if (info.usb) {
         auto opened = ccid::usb::open_transport(*info.usb);
         if (!opened) {

@@ -3,7 +3,13 @@
 //
 // --virtual SPEC: a comma-separated list of simulated readers, each KIND[:CARD] (syntax in
 // sim/virtual_spec.h; file=PATH takes any descriptor file of descriptor_source.h), e.g.
-// `--virtual short:t1,tpdu:none`.
+// `--virtual short:t1,tpdu:none`. Only these readers are used.
+//
+// Without --virtual, the readers are those the SCard API lists, in its order and under its
+// names: $CCID_VIRTUAL_READERS (parsed by the library's own parser, file=PATH included), then
+// the USB readers unless $CCIDKIT_USB is "0". One difference: a USB reader that cannot be
+// opened is listed here (with the reason), while the SCard API leaves it out, which shifts
+// the index (RR) of the readers after it there.
 //
 // With `trace`, every transport opened here is wrapped in a pcapng recorder.
 #pragma once
@@ -48,6 +54,7 @@ struct ReaderInfo {
     std::uint8_t interface_protocol = 0;
     Bytes class_descriptor;
     std::optional<ccid::usb::UsbReaderCandidate> usb;  // USB readers
+    std::optional<int> usb_fd;                         // --fd: opened through this descriptor
     std::optional<VirtualReaderSpec> simulated;        // --virtual readers
 };
 
@@ -59,8 +66,20 @@ struct ReaderFailure {
 // A USB interface as ccidctl shows it; `index` is the RR of the PC/SC-style name.
 ReaderInfo reader_info_from_usb(const ccid::usb::UsbReaderCandidate& candidate, std::uint8_t index);
 
-// Every reader interface: the --virtual ones, else the USB ones (class 0Bh, and vendor-class
-// interfaces of readers the quirks table knows).
+// The simulated readers: those of --virtual, else those of $CCID_VIRTUAL_READERS (possibly
+// none), named with the indexes 0..N-1 they keep in list_readers.
+std::expected<std::vector<ReaderInfo>, ReaderFailure> virtual_readers(const Context& ctx);
+
+// Whether USB readers are looked for: not with --fd or --virtual, nor with CCIDKIT_USB=0.
+bool usb_wanted(const Context& ctx);
+
+// The readers that do not come and go (what `monitor` opens before watching USB hotplug):
+// --fd's reader alone, else virtual_readers. Every command must honour --fd and --virtual the
+// same way, so list_readers and monitor both start from here.
+std::expected<std::vector<ReaderInfo>, ReaderFailure> fixed_readers(const Context& ctx);
+
+// Every reader interface: the simulated ones first, then (usb_wanted) the USB ones (class 0Bh,
+// and vendor-class interfaces of readers the quirks table knows), named in that order.
 std::expected<std::vector<ReaderInfo>, ReaderFailure> list_readers(const Context& ctx);
 
 // Applies --reader (index, exact name, VID:PID, usb:LOCATION prefix, unique part of a name);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "PCSC/ccidkit_ext.h"
+
 namespace ccidkit::scard {
 
 namespace {
@@ -56,6 +58,17 @@ Result<bool> Context::wait_for_change(std::span<SCARD_READERSTATE> states, std::
 
 Result<void> Context::cancel() const {
     if (LONG rc = SCardCancel(handle_); rc != SCARD_S_SUCCESS) return fail(rc);
+    return {};
+}
+
+Result<void> Context::add_reader_from_fd(int fd) const {
+    if (LONG rc = ccidkit_SCardAddReaderFromFd(handle_, fd, CCIDKIT_FD_READER_DEFAULT); rc != SCARD_S_SUCCESS)
+        return fail(rc);
+    return {};
+}
+
+Result<void> Context::remove_reader_from_fd(int fd) const {
+    if (LONG rc = ccidkit_SCardRemoveReaderFromFd(handle_, fd); rc != SCARD_S_SUCCESS) return fail(rc);
     return {};
 }
 

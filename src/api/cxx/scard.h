@@ -52,6 +52,11 @@ public:
     // SCardGetStatusChange; false when the timeout expired. timeout < 0: wait forever.
     Result<bool> wait_for_change(std::span<SCARD_READERSTATE> states, std::chrono::milliseconds timeout) const;
     Result<void> cancel() const;  // from another thread
+    // ccidkit_SCardAddReaderFromFd / ccidkit_SCardRemoveReaderFromFd (PCSC/ccidkit_ext.h): the
+    // reader behind an open usbfs descriptor joins (leaves) the readers of the whole process;
+    // the descriptor stays the caller's and is used until the removal or the device leaving.
+    Result<void> add_reader_from_fd(int fd) const;
+    Result<void> remove_reader_from_fd(int fd) const;
     Result<Card> connect(std::string_view reader, DWORD share_mode = SCARD_SHARE_SHARED,
                          DWORD protocols = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1) const;
 

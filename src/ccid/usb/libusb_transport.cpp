@@ -46,6 +46,12 @@ OpenResult claim(std::unique_ptr<LibusbContext>& context, HandleGuard& handle, U
         const int r = libusb_set_auto_detach_kernel_driver(handle.get(), 1);
         if (r != LIBUSB_SUCCESS) spdlog::trace("usb: auto-detach unavailable: {}", libusb_error_name(r));
     }
+    if (!options.claim_on_open) {
+        spdlog::debug("usb: opened reader {} {:04x}:{:04x} interface {} (not claimed)", location_name(reader),
+                      reader.vendor_id, reader.product_id, reader.interface_number);
+        return std::make_unique<LibusbTransport>(std::move(context), handle.release(), std::move(reader), options,
+                                                 false);
+    }
     int r = libusb_claim_interface(handle.get(), reader.interface_number);
     if (r != LIBUSB_SUCCESS) return fail("claim_interface", r);
     if (reader.alternate_setting != 0) {
@@ -72,7 +78,7 @@ struct ExpectedIds {
 // `known` (optional) is the enumerated candidate: its strings are reused instead of re-read.
 OpenResult open_at(std::uint8_t bus, std::uint8_t address, const InterfaceFilter& filter,
                    std::optional<ExpectedIds> ids, const UsbReaderCandidate* known, const TransportOptions& options) {
-    auto context = LibusbContext::create(LibusbContext::Discovery::Enabled, LibusbContext::EventThread::Dedicated);
+    auto context = LibusbContext::create(LibusbContext::Discovery::Enabled, LibusbContext::EventThread::None);
     if (!context) return std::unexpected(context.error());
 
     libusb_device** raw = nullptr;
@@ -141,7 +147,7 @@ std::expected<std::unique_ptr<UsbTransport>, TransportError> open_transport_from
         spdlog::debug("usb: invalid file descriptor {}", fd);
         return std::unexpected(TransportError::Io);
     }
-    auto context = LibusbContext::create(LibusbContext::Discovery::Disabled, LibusbContext::EventThread::Dedicated);
+    auto context = LibusbContext::create(LibusbContext::Discovery::Disabled, LibusbContext::EventThread::None);
     if (!context) return std::unexpected(context.error());
 
     libusb_device_handle* h = nullptr;

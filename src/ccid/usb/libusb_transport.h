@@ -1,12 +1,13 @@
 // Opening a CCID reader interface through libusb, as a Transport. The only header above
 // src/ccid/usb that the rest of ccidkit needs; it does not include libusb.h.
 //
-// Design (details in docs/design/usb.md): every transport owns its own libusb context with a
-// dedicated event thread. Each call submits an asynchronous libusb transfer and waits for its
-// completion on a condition variable; cancel() calls libusb_cancel_transfer on whatever is in
-// flight, so a blocked bulk_in/interrupt_in returns Cancelled as soon as the host controller
-// gives the transfer back. Once the device is reported gone, every call returns NoDevice
-// without touching libusb.
+// Design (details in docs/design/usb.md): every transport owns its own libusb context, without
+// an event thread. Each call submits an asynchronous libusb transfer and reaps its completion on
+// its own thread (handling the context's events, or waiting while another call does; bulk and
+// control calls take precedence over a waiting interrupt_in: libusb_transport_wait.h).
+// cancel() calls libusb_cancel_transfer on whatever is in flight, so a blocked
+// bulk_in/interrupt_in returns Cancelled as soon as the host controller gives the transfer
+// back. Once the device is reported gone, every call returns NoDevice without touching libusb.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,10 @@ struct TransportOptions {
     // Follow a bulk-OUT message that is a non-zero multiple of wMaxPacketSize with a
     // zero-length packet (USB 2.0 clause 5.8.3). A reader quirk may turn it off.
     bool zero_length_packets = true;
+    // Claim the interface when opening. Off: the transport opens without it (another process
+    // may hold it) and every transfer fails with Busy until claim() (Transport::claim());
+    // release() gives it back. Processes sharing a reader hand it over (api/shared_device.h).
+    bool claim_on_open = true;
 };
 
 // A Transport on a USB interface, with what enumeration knows about it.
@@ -46,7 +51,7 @@ public:
 
 // Opens the candidate's interface and alternate setting. Fails with NoDevice when the device at
 // that bus/address is gone or has another VID/PID (the address was reused), Busy when another
-// program or driver holds the interface, Access without permission.
+// program or driver holds the interface (only with claim_on_open), Access without permission.
 std::expected<std::unique_ptr<UsbTransport>, TransportError> open_transport(const UsbReaderCandidate& candidate,
                                                                            const TransportOptions& options = {});
 

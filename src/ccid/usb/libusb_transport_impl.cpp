@@ -15,21 +15,6 @@ namespace ccidkit::ccid::usb {
 
 namespace {
 
-// Lets a waiting call sleep until the event thread reports its transfer done.
-struct Completion {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-};
-
-void LIBUSB_CALL on_transfer_done(libusb_transfer* transfer) {
-    auto* completion = static_cast<Completion*>(transfer->user_data);
-    std::lock_guard lock(completion->mutex);
-    completion->done = true;
-    // Notify while holding the lock: the waiter destroys *completion as soon as it can lock.
-    completion->cv.notify_all();
-}
-
 struct TransferDeleter {
     void operator()(libusb_transfer* t) const { libusb_free_transfer(t); }
 };
@@ -55,6 +40,10 @@ public:
     explicit CallScope(LibusbTransport& t) : t_(t) {
         std::lock_guard lock(t_.mutex_);
         if (t_.closing_ || t_.handle_ == nullptr || t_.gone_.load()) return;
+        if (!t_.claimed_.load()) {
+            refusal_ = TransportError::Busy;
+            return;
+        }
         ++t_.active_calls_;
         generation_ = t_.cancel_generation_;
         admitted_ = true;
@@ -68,17 +57,26 @@ public:
     CallScope& operator=(const CallScope&) = delete;
 
     bool admitted() const { return admitted_; }
+    // Why a call was not admitted.
+    TransportError refusal() const { return refusal_; }
     std::uint64_t generation() const { return generation_; }
 
 private:
     LibusbTransport& t_;
     std::uint64_t generation_ = 0;
     bool admitted_ = false;
+    TransportError refusal_ = TransportError::NoDevice;
 };
 
 LibusbTransport::LibusbTransport(std::unique_ptr<LibusbContext> context, libusb_device_handle* handle,
-                                 UsbReaderCandidate reader, TransportOptions options)
-    : context_(std::move(context)), handle_(handle), reader_(std::move(reader)), options_(options) {}
+                                 UsbReaderCandidate reader, TransportOptions options, bool claimed)
+    : context_(std::move(context)),
+      events_(context_ ? context_->get() : nullptr),
+      handle_(handle),
+      reader_(std::move(reader)),
+      options_(options) {
+    claimed_ = claimed;
+}
 
 LibusbTransport::~LibusbTransport() { close(); }
 
@@ -89,10 +87,10 @@ void LibusbTransport::note_error(TransportError e) {
 }
 
 std::expected<std::size_t, TransportError> LibusbTransport::run(libusb_transfer* transfer, std::uint64_t generation,
-                                                                Millis timeout) {
-    Completion completion;
+                                                                Millis timeout, EventLoopShare::Priority priority) {
+    TransferWait wait;
     transfer->callback = on_transfer_done;
-    transfer->user_data = &completion;
+    transfer->user_data = &wait;
     {
         std::lock_guard lock(mutex_);
         if (gone_.load()) return std::unexpected(TransportError::NoDevice);
@@ -104,26 +102,23 @@ std::expected<std::size_t, TransportError> LibusbTransport::run(libusb_transfer*
             note_error(e);
             return std::unexpected(e);
         }
-        in_flight_.push_back(transfer);
+        in_flight_.push_back({transfer, &wait});
     }
 
+    // libusb ends the transfer at its own timeout; the grace only matters if that ever failed.
+    const auto deadline = std::chrono::steady_clock::now() + Millis(to_libusb_timeout(timeout)) + kCompletionGrace;
     bool forced_cancel = false;
-    {
-        std::unique_lock lock(completion.mutex);
-        const auto deadline =
-            std::chrono::steady_clock::now() + Millis(to_libusb_timeout(timeout)) + kCompletionGrace;
-        if (!completion.cv.wait_until(lock, deadline, [&] { return completion.done; })) {
-            forced_cancel = true;
-            lock.unlock();
-            libusb_cancel_transfer(transfer);
-            lock.lock();
-            // A cancelled transfer always completes: never free one libusb still owns.
-            completion.cv.wait(lock, [&] { return completion.done; });
+    if (!events_.wait(wait, priority, deadline)) {
+        forced_cancel = true;
+        libusb_cancel_transfer(transfer);
+        wait.poke();
+        // A cancelled transfer always completes: never free one libusb still owns.
+        while (!events_.wait(wait, priority, std::chrono::steady_clock::now() + kCompletionGrace)) {
         }
     }
     {
         std::lock_guard lock(mutex_);
-        std::erase(in_flight_, transfer);
+        std::erase_if(in_flight_, [&](const InFlight& f) { return f.transfer == transfer; });
     }
 
     auto error = from_transfer_status(transfer->status);
@@ -150,7 +145,10 @@ std::expected<std::size_t, TransportError> LibusbTransport::receive(const UsbEnd
                               nullptr, nullptr, to_libusb_timeout(timeout));
     transfer->type = type;  // bulk or interrupt: the fill functions differ only in this field
 
-    auto received = run(transfer.get(), generation, timeout);
+    // Card events (interrupt pipe) wait in the background; replies (bulk) in the foreground.
+    const auto priority = type == LIBUSB_TRANSFER_TYPE_INTERRUPT ? EventLoopShare::Priority::Background
+                                                                 : EventLoopShare::Priority::Foreground;
+    auto received = run(transfer.get(), generation, timeout, priority);
     if (!received) return received;
     if (*received > buffer.size()) {
         spdlog::debug("usb: endpoint {:#04x} sent {} bytes for a {}-byte buffer", endpoint.address, *received,
@@ -171,12 +169,12 @@ std::expected<std::size_t, TransportError> LibusbTransport::send(const UsbEndpoi
     auto* bytes = length == 0 ? &no_data : const_cast<std::uint8_t*>(data);
     libusb_fill_bulk_transfer(transfer.get(), handle_, endpoint.address, bytes, static_cast<int>(length), nullptr,
                               nullptr, to_libusb_timeout(timeout));
-    return run(transfer.get(), generation, timeout);
+    return run(transfer.get(), generation, timeout, EventLoopShare::Priority::Foreground);
 }
 
 std::expected<void, TransportError> LibusbTransport::bulk_out(ByteView message, Millis timeout) {
     CallScope call(*this);
-    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!call.admitted()) return std::unexpected(call.refusal());
     if (!reader_.bulk_out) return std::unexpected(TransportError::NotSupported);
     if (message.size() > kMaxTransferBytes) return std::unexpected(TransportError::NotSupported);
     const UsbEndpoint& ep = *reader_.bulk_out;
@@ -196,7 +194,7 @@ std::expected<void, TransportError> LibusbTransport::bulk_out(ByteView message, 
 
 std::expected<std::size_t, TransportError> LibusbTransport::bulk_in(std::span<std::uint8_t> buffer, Millis timeout) {
     CallScope call(*this);
-    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!call.admitted()) return std::unexpected(call.refusal());
     if (!reader_.bulk_in) return std::unexpected(TransportError::NotSupported);
     return receive(*reader_.bulk_in, LIBUSB_TRANSFER_TYPE_BULK, buffer, call.generation(), timeout);
 }
@@ -204,7 +202,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::bulk_in(std::span<st
 std::expected<std::size_t, TransportError> LibusbTransport::interrupt_in(std::span<std::uint8_t> buffer,
                                                                          Millis timeout) {
     CallScope call(*this);
-    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!call.admitted()) return std::unexpected(call.refusal());
     if (!reader_.interrupt_in) return std::unexpected(TransportError::NotSupported);
     return receive(*reader_.interrupt_in, LIBUSB_TRANSFER_TYPE_INTERRUPT, buffer, call.generation(), timeout);
 }
@@ -212,7 +210,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::interrupt_in(std::sp
 std::expected<std::size_t, TransportError> LibusbTransport::control_in(const ControlSetup& setup,
                                                                        std::span<std::uint8_t> buffer, Millis timeout) {
     CallScope call(*this);
-    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!call.admitted()) return std::unexpected(call.refusal());
     const std::size_t length = std::min(buffer.size(), kMaxControlData);
     std::vector<std::uint8_t> raw(LIBUSB_CONTROL_SETUP_SIZE + length);
     libusb_fill_control_setup(raw.data(), interface_request_type(setup.request_type, LIBUSB_ENDPOINT_IN),
@@ -220,7 +218,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::control_in(const Con
     TransferPtr transfer(libusb_alloc_transfer(0));
     if (!transfer) return std::unexpected(TransportError::Io);
     libusb_fill_control_transfer(transfer.get(), handle_, raw.data(), nullptr, nullptr, to_libusb_timeout(timeout));
-    auto received = run(transfer.get(), call.generation(), timeout);
+    auto received = run(transfer.get(), call.generation(), timeout, EventLoopShare::Priority::Foreground);
     if (!received) return received;
     const std::size_t n = std::min(*received, length);  // the host never reads past wLength
     if (n != 0) std::memcpy(buffer.data(), raw.data() + LIBUSB_CONTROL_SETUP_SIZE, n);
@@ -230,7 +228,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::control_in(const Con
 std::expected<void, TransportError> LibusbTransport::control_out(const ControlSetup& setup, ByteView data,
                                                                  Millis timeout) {
     CallScope call(*this);
-    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!call.admitted()) return std::unexpected(call.refusal());
     if (data.size() > kMaxControlData) return std::unexpected(TransportError::NotSupported);
     std::vector<std::uint8_t> raw(LIBUSB_CONTROL_SETUP_SIZE + data.size());
     libusb_fill_control_setup(raw.data(), interface_request_type(setup.request_type, LIBUSB_ENDPOINT_OUT),
@@ -240,14 +238,14 @@ std::expected<void, TransportError> LibusbTransport::control_out(const ControlSe
     TransferPtr transfer(libusb_alloc_transfer(0));
     if (!transfer) return std::unexpected(TransportError::Io);
     libusb_fill_control_transfer(transfer.get(), handle_, raw.data(), nullptr, nullptr, to_libusb_timeout(timeout));
-    auto sent = run(transfer.get(), call.generation(), timeout);
+    auto sent = run(transfer.get(), call.generation(), timeout, EventLoopShare::Priority::Foreground);
     if (!sent) return std::unexpected(sent.error());
     return {};
 }
 
 std::expected<void, TransportError> LibusbTransport::clear_halt() {
     CallScope call(*this);
-    if (!call.admitted()) return std::unexpected(TransportError::NoDevice);
+    if (!call.admitted()) return std::unexpected(call.refusal());
     for (const auto* ep : {&reader_.bulk_in, &reader_.bulk_out, &reader_.interrupt_in}) {
         if (!*ep) continue;
         const int r = libusb_clear_halt(handle_, (*ep)->address);
@@ -269,11 +267,50 @@ std::uint16_t LibusbTransport::bulk_in_max_packet() const {
 
 std::uint8_t LibusbTransport::interface_number() const { return reader_.interface_number; }
 
+void LibusbTransport::cancel_in_flight() {
+    for (const InFlight& f : in_flight_) {
+        // LIBUSB_ERROR_NOT_FOUND means the transfer is already completing: nothing to do.
+        libusb_cancel_transfer(f.transfer);
+        f.wait->poke();  // a call sleeping in the background reaps its cancellation now
+    }
+}
+
 void LibusbTransport::cancel() {
     std::lock_guard lock(mutex_);
     ++cancel_generation_;
-    // LIBUSB_ERROR_NOT_FOUND means the transfer is already completing: nothing to do.
-    for (libusb_transfer* t : in_flight_) libusb_cancel_transfer(t);
+    cancel_in_flight();
+}
+
+std::expected<void, TransportError> LibusbTransport::claim() {
+    std::lock_guard lock(mutex_);
+    if (closing_ || handle_ == nullptr || gone_.load()) return std::unexpected(TransportError::NoDevice);
+    if (claimed_.load()) return {};
+    int r = libusb_claim_interface(handle_, reader_.interface_number);
+    if (r == LIBUSB_SUCCESS && reader_.alternate_setting != 0) {
+        r = libusb_set_interface_alt_setting(handle_, reader_.interface_number, reader_.alternate_setting);
+        if (r != LIBUSB_SUCCESS) libusb_release_interface(handle_, reader_.interface_number);
+    }
+    if (r != LIBUSB_SUCCESS) {
+        spdlog::trace("usb: claim of interface {} failed: {}", reader_.interface_number, libusb_error_name(r));
+        const TransportError e = from_libusb_error(r);
+        note_error(e);
+        return std::unexpected(e);
+    }
+    claimed_ = true;
+    return {};
+}
+
+void LibusbTransport::release() {
+    std::unique_lock lock(mutex_);
+    if (!claimed_.load() || closing_ || handle_ == nullptr) return;
+    // New calls are refused (Busy) from here; those in flight are cancelled and waited for, so
+    // the interface is never released under a running transfer.
+    claimed_ = false;
+    ++cancel_generation_;
+    cancel_in_flight();
+    idle_.wait(lock, [&] { return active_calls_ == 0; });
+    const int r = libusb_release_interface(handle_, reader_.interface_number);
+    if (r != LIBUSB_SUCCESS) spdlog::trace("usb: release_interface: {}", libusb_error_name(r));
 }
 
 void LibusbTransport::close() {
@@ -285,12 +322,12 @@ void LibusbTransport::close() {
     }
     closing_ = true;
     ++cancel_generation_;
-    for (libusb_transfer* t : in_flight_) libusb_cancel_transfer(t);
+    cancel_in_flight();
     idle_.wait(lock, [&] { return active_calls_ == 0; });
     libusb_device_handle* handle = std::exchange(handle_, nullptr);
     lock.unlock();
 
-    if (handle != nullptr) {
+    if (handle != nullptr && claimed_.exchange(false)) {
         const int r = libusb_release_interface(handle, reader_.interface_number);
         if (r != LIBUSB_SUCCESS) spdlog::trace("usb: release_interface: {}", libusb_error_name(r));
         libusb_close(handle);

@@ -6,8 +6,10 @@
 //   thread while another thread runs bulk_out/bulk_in, and a third calls cancel()).
 // - Each call registers its libusb transfer in `in_flight_` under `mutex_` before submitting,
 //   and removes it after the completion callback ran, so cancel() only ever touches live
-//   transfers. Completion callbacks run on the context's event thread and touch only the
-//   waiting call's own Completion (never `mutex_`), so there is no lock-order cycle.
+//   transfers. There is no event thread: each call reaps its own completion (`events_`,
+//   libusb_transport_wait.h). Completion callbacks run on whichever call's thread handles
+//   libusb events and touch only the waiting call's own TransferWait (never `mutex_`), so
+//   there is no lock-order cycle (order: `mutex_`, then a TransferWait's mutex).
 // - cancel() bumps `cancel_generation_`; a call that started before the bump but had not
 //   submitted yet returns Cancelled instead of submitting. A call started after cancel() runs
 //   normally (cancel is an event, not a state).
@@ -24,15 +26,17 @@
 
 #include "ccid/usb/libusb_context.h"
 #include "ccid/usb/libusb_transport.h"
+#include "ccid/usb/libusb_transport_wait.h"
 
 namespace ccidkit::ccid::usb {
 
 class LibusbTransport final : public UsbTransport {
 public:
-    // Takes ownership of `context` and `handle`. `handle` has `reader.interface_number` claimed;
-    // nullptr makes a transport that is already closed (every call returns NoDevice).
+    // Takes ownership of `context` and `handle`. `handle` has `reader.interface_number` claimed
+    // (and its alternate setting selected) when `claimed`; nullptr makes a transport that is
+    // already closed (every call returns NoDevice).
     LibusbTransport(std::unique_ptr<LibusbContext> context, libusb_device_handle* handle, UsbReaderCandidate reader,
-                    TransportOptions options);
+                    TransportOptions options, bool claimed = true);
     ~LibusbTransport() override;
 
     std::expected<void, TransportError> bulk_out(ByteView message, Millis timeout) override;
@@ -46,17 +50,28 @@ public:
     std::uint16_t bulk_in_max_packet() const override;
     std::uint8_t interface_number() const override;
     void cancel() override;
+    // libusb_claim_interface (+ alternate setting) / libusb_release_interface. release() first
+    // cancels this transport's transfers in flight and waits for their calls to return.
+    std::expected<void, TransportError> claim() override;
+    void release() override;
+    bool claimed() const override { return claimed_.load(); }
 
     const UsbReaderCandidate& reader() const override { return reader_; }
     void close() override;
 
 private:
     class CallScope;
+    struct InFlight {
+        libusb_transfer* transfer;
+        TransferWait* wait;
+    };
 
     // Submits `transfer` (filled in by the caller, callback excepted), waits for it and returns
     // actual_length or the mapped error.
     std::expected<std::size_t, TransportError> run(libusb_transfer* transfer, std::uint64_t generation,
-                                                   Millis timeout);
+                                                   Millis timeout, EventLoopShare::Priority priority);
+    // Under mutex_: cancels every transfer in flight and wakes its waiting call.
+    void cancel_in_flight();
     std::expected<std::size_t, TransportError> receive(const UsbEndpoint& endpoint, unsigned char type,
                                                        std::span<std::uint8_t> buffer, std::uint64_t generation,
                                                        Millis timeout);
@@ -65,14 +80,16 @@ private:
     void note_error(TransportError e);
 
     std::unique_ptr<LibusbContext> context_;  // outlives handle_: declared first, destroyed last
+    EventLoopShare events_;                   // how calls share the context's event handling
     libusb_device_handle* handle_ = nullptr;
     const UsbReaderCandidate reader_;
     const TransportOptions options_;
 
     std::atomic<bool> gone_{false};  // device reported gone: fail fast from now on
+    std::atomic<bool> claimed_{true};  // written under mutex_; calls need it (else Busy)
     std::mutex mutex_;
     std::condition_variable idle_;  // signalled when active_calls_ drops to 0 or close() ends
-    std::vector<libusb_transfer*> in_flight_;
+    std::vector<InFlight> in_flight_;
     std::uint64_t cancel_generation_ = 0;
     unsigned active_calls_ = 0;
     bool closing_ = false;

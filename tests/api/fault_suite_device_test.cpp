@@ -1,0 +1,108 @@
+// Fault suite, device faults (see the table in api/fault_suite.h): the reader unplugged during
+// an APDU or a status-change wait, and a storm of slot-change interrupts.
+#include <thread>
+
+#include "api/fault_suite.h"
+
+namespace ccidkit::api::testing {
+namespace {
+
+class DeviceFaults : public FaultSuiteTest {};
+
+TEST_F(DeviceFaults, UnpluggedDuringAnApdu) {
+    start_connected("short:t1");
+    sim::ReaderFaults f;
+    f.endless_time_extension = true;
+    xfr_faults(f);
+    LONG rc = 0;
+    std::chrono::milliseconds took{};
+    std::thread app([&] { rc = timed_echo(took); });
+    const auto limit = std::chrono::steady_clock::now() + 5s;
+    while (sim().stats().time_extensions == 0 && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
+    sim().disconnect();
+    app.join();
+    if (rc == SCARD_E_NOT_TRANSACTED) {
+        EXPECT_GE(sim().stats().time_extensions, 1000u) << "NOT_TRANSACTED before the driver's limit";
+    } else {
+        EXPECT_EQ(rc, SCARD_E_READER_UNAVAILABLE) << std::hex << rc;
+    }
+    EXPECT_LT(took, 5s);
+    // The reader is gone for good (a virtual reader does not come back): every later call
+    // says so, quickly, and the handle can still be disconnected.
+    const SCARD_READERSTATE rs = wait_for(names[0], SCARD_STATE_UNAVAILABLE);
+    EXPECT_TRUE(rs.dwEventState & SCARD_STATE_UNAVAILABLE) << std::hex << rs.dwEventState;
+    Bytes r;
+    EXPECT_EQ(transmit(h, active, kEchoApdu, r), SCARD_E_READER_UNAVAILABLE);
+    SCARDHANDLE h2 = 0;
+    EXPECT_EQ(connect(0, h2, active), SCARD_E_READER_UNAVAILABLE);
+    EXPECT_EQ(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+    h = 0;
+}
+
+TEST_F(DeviceFaults, UnpluggedDuringAStatusChangeWait) {
+    start("tpdu:t1,tpdu:t1");
+    ASSERT_EQ(names.size(), 2u);
+    SCARD_READERSTATE rs = wait_for(names[0], SCARD_STATE_PRESENT);
+    rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+    LONG rc = 0;
+    std::chrono::milliseconds took{};
+    std::thread waiter([&] { took = timed([&] { rc = SCardGetStatusChange(ctx, 20000, &rs, 1); }); });
+    // Unplugged while the waiter sleeps (an unplug before it starts must end it too).
+    std::this_thread::sleep_for(50ms);
+    sim(0).disconnect();
+    waiter.join();
+    EXPECT_EQ(rc, SCARD_S_SUCCESS) << std::hex << rc;
+    EXPECT_TRUE(rs.dwEventState & SCARD_STATE_UNAVAILABLE) << std::hex << rs.dwEventState;
+    EXPECT_TRUE(rs.dwEventState & SCARD_STATE_CHANGED);
+    EXPECT_LT(took, 5s);
+    // The other reader is not affected.
+    ASSERT_EQ(SCardConnect(ctx, names[1].c_str(), SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &h, &active),
+              SCARD_S_SUCCESS);
+    expect_echo_works();
+}
+
+TEST_F(DeviceFaults, InterruptStormKeepsTheReaderUsable) {
+    start_connected("tpdu:t1");
+    sim().inject_slot_change_storm(100000);
+    // Transmits go on while the event thread digests the storm.
+    for (int i = 0; i < 20; ++i) {
+        std::chrono::milliseconds took{};
+        Bytes r;
+        LONG rc = 0;
+        took = timed([&] { rc = transmit(h, active, kEchoApdu, r); });
+        // Each notification of the storm says "changed" with the card still there: a swap for
+        // the backend, which is what pcsc-lite would report too (the handle sees a removal).
+        ASSERT_TRUE(rc == SCARD_S_SUCCESS || rc == SCARD_W_REMOVED_CARD) << std::hex << rc;
+        EXPECT_LT(took, 5s);
+        if (rc == SCARD_W_REMOVED_CARD) {
+            ASSERT_EQ(SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &active),
+                      SCARD_S_SUCCESS);
+        }
+    }
+    // A status-change wait returns within its own timeout whatever the storm does.
+    SCARD_READERSTATE rs{};
+    rs.szReader = names[0].c_str();
+    rs.dwCurrentState = SCARD_STATE_UNAWARE;
+    LONG rc = 0;
+    auto took = timed([&] { rc = SCardGetStatusChange(ctx, 1000, &rs, 1); });
+    EXPECT_EQ(rc, SCARD_S_SUCCESS);
+    EXPECT_LT(took, 5s);
+    rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+    took = timed([&] { rc = SCardGetStatusChange(ctx, 1000, &rs, 1); });
+    EXPECT_TRUE(rc == SCARD_S_SUCCESS || rc == SCARD_E_TIMEOUT) << std::hex << rc;
+    EXPECT_LT(took, 5s);
+    // Once the storm is over the card is there and works.
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (sim().stats().count(ccid::MessageType::RdrToPcNotifySlotChange) < 1 &&
+           std::chrono::steady_clock::now() < limit)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(wait_for(names[0], SCARD_STATE_PRESENT).dwEventState & SCARD_STATE_PRESENT);
+    Bytes r;
+    if (transmit(h, active, kEchoApdu, r) != SCARD_S_SUCCESS) {
+        ASSERT_EQ(SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_RESET_CARD, &active), SCARD_S_SUCCESS);
+    }
+    expect_echo_works();
+}
+
+}  // namespace
+}  // namespace ccidkit::api::testing

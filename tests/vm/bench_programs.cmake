@@ -1,0 +1,20 @@
+# C programs of `make bench-usb` (tests/vm/bench-usb.sh), run in the test VM: raw libusb
+# ping-pong of CCID messages, and SCardTransmit through whichever libpcsclite.so.1 is loaded
+# (built against pcsc-lite's headers, like tests/conformance).
+pkg_check_modules(PCSCLITE_BENCH IMPORTED_TARGET libpcsclite)
+set(vm_bench_warnings -Wall -Wextra -Wpedantic -Wshadow -Werror)
+add_executable(raw_ccid_bench ${CMAKE_CURRENT_LIST_DIR}/raw_ccid_bench.c)
+set_target_properties(raw_ccid_bench PROPERTIES C_STANDARD 11 C_EXTENSIONS OFF)
+target_compile_definitions(raw_ccid_bench PRIVATE _POSIX_C_SOURCE=200809L)
+target_compile_options(raw_ccid_bench PRIVATE ${vm_bench_warnings})
+target_link_libraries(raw_ccid_bench PRIVATE PkgConfig::LIBUSB)
+if(PCSCLITE_BENCH_FOUND)
+  add_executable(pcsc_bench ${CMAKE_CURRENT_LIST_DIR}/pcsc_bench.c)
+  set_target_properties(pcsc_bench PROPERTIES C_STANDARD 11 C_EXTENSIONS OFF)
+  target_compile_definitions(pcsc_bench PRIVATE _POSIX_C_SOURCE=200809L)
+  target_compile_options(pcsc_bench PRIVATE ${vm_bench_warnings})
+  target_link_libraries(pcsc_bench PRIVATE PkgConfig::PCSCLITE_BENCH)
+  if(TARGET ccidkit_pcsclite)
+    add_dependencies(pcsc_bench ccidkit_pcsclite)
+  endif()
+endif()
