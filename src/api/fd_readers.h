@@ -1,7 +1,7 @@
 // Readers handed over as an open usbfs file descriptor (Android UsbManager, the Flatpak USB
 // portal, a privileged launcher): the application cannot open /dev/bus/usb itself, someone
 // else did and passed the descriptor on. Reached through ccidkit_SCardAddReaderFromFd
-// (include/PCSC/ccidkit_ext.h) and $CCIDKIT_USB_FD; design notes in docs/design/fd-readers.md.
+// (include/PCSC/ccidkit_ext.h) and $CCIDKIT_USB_FD; documented in docs/API.md.
 //
 // Each descriptor becomes one CcidDevice (its first CCID interface, every slot of it), listed
 // by the CcidProvider next to the enumerated readers under the same naming rules. No hotplug
