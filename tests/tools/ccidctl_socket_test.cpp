@@ -59,7 +59,7 @@ std::string write_script(const std::string& dir) {
     return path;
 }
 
-std::vector<std::string> event_kinds(const Run& r) {
+std::vector<std::string> event_kinds(const testing_ccidctl::Run& r) {
     std::vector<std::string> kinds;
     auto lines = tj::parse_lines(r.out);
     EXPECT_TRUE(lines) << r.out;
@@ -80,7 +80,7 @@ protected:
         spec_ = "socket=" + simd_->socket();
     }
 
-    Run run(std::vector<std::string> args) const {
+    testing_ccidctl::Run served(std::vector<std::string> args) const {
         args.insert(args.begin(), {"--virtual", spec_});
         return ctl(std::move(args));
     }
@@ -90,7 +90,7 @@ protected:
 };
 
 TEST_F(ServedReader, ListShowsTheServersReaderAndCard) {
-    auto r = run({"--json", "list"});
+    auto r = served({"--json", "list"});
     ASSERT_EQ(r.code, 0) << r.err;
     auto doc = json_of(r);
     ASSERT_EQ(doc["readers"].size(), 1u) << r.out;
@@ -99,7 +99,7 @@ TEST_F(ServedReader, ListShowsTheServersReaderAndCard) {
     const std::string name = doc["readers"][0]["name"].string;
 
     ASSERT_TRUE(simd_->ctl("remove"));
-    r = run({"--json", "list"});
+    r = served({"--json", "list"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(json_of(r)["readers"][0]["slots"][0]["card"].string, "absent") << r.out;
 
@@ -117,30 +117,30 @@ TEST_F(ServedReader, EveryCommandSeesTheCardTheServerHas) {
     const std::string capture = simd_->dir() + "/trace.pcapng";
 
     ASSERT_TRUE(simd_->ctl("remove"));
-    EXPECT_EQ(run({"atr"}).code, 3);
-    EXPECT_EQ(run({"apdu", kSelectMf}).code, 3);
-    EXPECT_EQ(run({"script", script}).code, 3);
-    EXPECT_EQ(run({"trace", "-o", capture, "apdu", kSelectMf}).code, 3);
-    const auto monitor = run({"--json", "monitor", "--count", "2", "--timeout", "10"});
+    EXPECT_EQ(served({"atr"}).code, 3);
+    EXPECT_EQ(served({"apdu", kSelectMf}).code, 3);
+    EXPECT_EQ(served({"script", script}).code, 3);
+    EXPECT_EQ(served({"trace", "-o", capture, "apdu", kSelectMf}).code, 3);
+    const auto monitor = served({"--json", "monitor", "--count", "2", "--timeout", "10"});
     EXPECT_EQ(monitor.code, 0) << monitor.err;
     EXPECT_EQ(event_kinds(monitor), (std::vector<std::string>{"reader-added", "card-absent"}));
-    const auto info = run({"--json", "info"});
+    const auto info = served({"--json", "info"});
     EXPECT_EQ(info.code, 0) << info.err;
-    const auto diag = run({"--json", "diag", "--no-card", "--quiet"});
+    const auto diag = served({"--json", "diag", "--no-card", "--quiet"});
     EXPECT_TRUE(diag.code == 0 || diag.code == 6) << diag.code << '\n' << diag.err;
     EXPECT_TRUE(tj::parse(diag.out).has_value()) << diag.out;
 
     // A T=0 card, where an in-process "short:t1" simulator would have a T=1 one.
     ASSERT_TRUE(simd_->ctl("insert t0"));
-    const auto atr = run({"--json", "atr"});
+    const auto atr = served({"--json", "atr"});
     ASSERT_EQ(atr.code, 0) << atr.err;
     EXPECT_EQ(json_of(atr)["default_protocol"].integer(), 0) << atr.out;
-    EXPECT_EQ(run({"apdu", kSelectMf}).code, 0);
-    EXPECT_EQ(run({"script", script}).code, 0);
-    const auto traced = run({"trace", "-o", capture, "apdu", kSelectMf});
+    EXPECT_EQ(served({"apdu", kSelectMf}).code, 0);
+    EXPECT_EQ(served({"script", script}).code, 0);
+    const auto traced = served({"trace", "-o", capture, "apdu", kSelectMf});
     EXPECT_EQ(traced.code, 0) << traced.err;
     EXPECT_GT(std::filesystem::file_size(capture), 0u);
-    EXPECT_EQ(event_kinds(run({"--json", "monitor", "--count", "2", "--timeout", "10"})),
+    EXPECT_EQ(event_kinds(served({"--json", "monitor", "--count", "2", "--timeout", "10"})),
               (std::vector<std::string>{"reader-added", "card-present"}));
 }
 
@@ -148,13 +148,26 @@ TEST_F(ServedReader, AClaimHeldByAnotherConnectionKeepsCcidctlOut) {
     auto other = ccid::socket::SocketTransport::connect(simd_->socket());
     ASSERT_TRUE(other) << other.error().message;
     ASSERT_TRUE((*other)->claim());
-    const auto busy = run({"apdu", kSelectMf});
+    const auto busy = served({"apdu", kSelectMf});
     EXPECT_EQ(busy.code, 5);
     EXPECT_NE(busy.err.find("cannot claim"), std::string::npos) << busy.err;
 
     (*other)->release();
-    const auto free = run({"apdu", kSelectMf});
+    const auto free = served({"apdu", kSelectMf});
     EXPECT_EQ(free.code, 0) << free.err;
+}
+
+// ccidctl gives the claim back before it closes its connection: whoever claims right after it
+// (the next command of a script) never finds the reader still busy.
+TEST_F(ServedReader, TheClaimIsFreeAsSoonAsACommandEnds) {
+    auto other = ccid::socket::SocketTransport::connect(simd_->socket());
+    ASSERT_TRUE(other) << other.error().message;
+    for (int i = 0; i < 20; ++i) {
+        const auto r = served({"apdu", kSelectMf});
+        ASSERT_EQ(r.code, 0) << "run " << i << ": " << r.err;
+        ASSERT_TRUE((*other)->claim()) << "run " << i << ": the reader is still claimed";
+        (*other)->release();
+    }
 }
 
 TEST_F(ServedReader, MixedWithInProcessReadersInTheOrderGiven) {
@@ -176,8 +189,14 @@ TEST(CcidctlSocket, NoServerMeansNoReaderForEveryCommand) {
     const std::string socket = dir + "/none.sock";
     const std::string script = write_script(dir);
     const std::vector<std::vector<std::string>> commands = {
-        {"list"},         {"atr"}, {"apdu", kSelectMf},       {"script", script}, {"info"},
-        {"diag", "--no-card", "--quiet"}, {"monitor", "--timeout", "10"}, {"trace", "-o", dir + "/t.pcapng", "atr"},
+        {"list"},
+        {"atr"},
+        {"apdu", kSelectMf},
+        {"script", script},
+        {"info"},
+        {"diag", "--no-card", "--quiet"},
+        {"monitor", "--timeout", "10"},
+        {"trace", "-o", dir + "/t.pcapng", "atr"},
     };
     for (auto args : commands) {
         const std::string shown = args.front();

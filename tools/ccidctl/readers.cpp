@@ -14,6 +14,7 @@
 #include "ccid/usb/usb_enumerate.h"
 #include "descriptor_source.h"
 #include "fd_reader.h"
+#include "release_on_close.h"
 #include "sim/reader/reader_sim.h"
 
 namespace ccidkit::ccidctl {
@@ -303,7 +304,7 @@ std::expected<std::unique_ptr<ccid::Transport>, ReaderFailure> open_transport(co
         recorded.class_descriptor = info.class_descriptor;
         recorded.bulk_max_packet = (*served)->bulk_in_max_packet();
         if (!(*served)->has_interrupt_in()) recorded.interrupt_in.reset();
-        transport = std::move(*served);
+        transport = std::make_unique<ReleaseOnClose>(std::move(*served));
     } else if (info.simulated) {
         auto sim = sim::make_virtual_reader(*info.simulated);
         if (sim_out) *sim_out = sim.get();

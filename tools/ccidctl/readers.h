@@ -3,7 +3,9 @@
 //
 // --virtual SPEC: a comma-separated list of simulated readers, each KIND[:CARD] (syntax in
 // sim/virtual_spec.h; file=PATH takes any descriptor file of descriptor_source.h), e.g.
-// `--virtual short:t1,tpdu:none`. Only these readers are used.
+// `--virtual short:t1,tpdu:none`. Only these readers are used. socket=PATH items are readers
+// a ccid-simd process serves: opened through its socket (claimed, released before closing),
+// never replaced by a local simulator; one whose server is absent is left out with a warning.
 //
 // Without --virtual, the readers are those the SCard API lists, in its order and under its
 // names: $CCID_VIRTUAL_READERS (parsed by the library's own parser, file=PATH included), then
