@@ -27,7 +27,7 @@
 // | reader unplugged during an APDU (disconnect)           | Transmit    | SCARD_E_READER_UNAVAILABLE    | 5 s   | Connect: READER_UNAVAILABLE;  |
 // |                                                        |             |                               |       | GetStatusChange: UNAVAILABLE  |
 // | reader unplugged during GetStatusChange                | GetStatusCh.| SCARD_S_SUCCESS, UNAVAILABLE  | 5 s   | (a virtual reader stays gone) |
-// | interrupt endpoint storm (100000 NotifySlotChange)     | GetStatusCh.| SCARD_S_SUCCESS / TIMEOUT     | 5 s   | Transmit works meanwhile      |
+// | interrupt endpoint storm (20000 NotifySlotChange)      | GetStatusCh.| SCARD_S_SUCCESS / TIMEOUT     | 5 s   | Transmit works meanwhile      |
 // | no answer to power-on (mute card at connect)           | Connect     | SCARD_W_UNPOWERED_CARD        | 10 s  | unmuted: Connect works        |
 //
 // "Bound" is generous (a loaded machine, sanitizers); the real times are a fraction of it.

@@ -141,11 +141,12 @@ TEST_F(Threads, StatusWaitsCancelledWhileOthersWork) {
     std::vector<SCARDCONTEXT> contexts;
     for (int i = 0; i < 4; ++i) {
         contexts.push_back(establish());
-        waits.push_back(std::async(std::launch::async, [&, i] {
+        // By value: the vector grows (and moves) while the earlier waiters run.
+        waits.push_back(std::async(std::launch::async, [this, c = contexts.back()] {
             SCARD_READERSTATE s{};
             s.szReader = name.c_str();
             s.dwCurrentState = SCARD_STATE_PRESENT;
-            return SCardGetStatusChange(contexts[i], INFINITE, &s, 1);
+            return SCardGetStatusChange(c, INFINITE, &s, 1);
         }));
     }
     SCARDHANDLE h = 0;

@@ -68,6 +68,10 @@ std::expected<void, SocketError> SocketTransport::start() {
 }
 
 SocketTransport::~SocketTransport() {
+    // Hand the claim back and wait for the server's answer: the server also drops it when it
+    // sees the connection close, but only later, and the next claimer (another process, or
+    // the next command of a script) must find it free at once.
+    if (claimed_) release();
     {
         std::lock_guard lock(mutex_);
         if (!down_) {
