@@ -196,9 +196,9 @@ SlotStatus CcidDevice::slot_status(std::uint8_t slot) const {
     } else if (!s.present) {
         st.presence = CardPresence::Absent;
     } else {
-        // Powered by this process, or (shared) by another one: one card state for all, as
-        // pcscd's reader state is for all its clients.
-        const bool powered = s.powered || (shared_ && shared_->powered(slot));
+        // Shared: the session every process publishes after its I/O is the truth (powered by
+        // this process or another one), as pcscd's reader state is for all its clients.
+        const bool powered = shared_ ? shared_->powered(slot) : s.powered.load();
         st.presence = powered ? CardPresence::Powered : CardPresence::Present;
     }
     return st;
@@ -357,10 +357,12 @@ BackendResult<Bytes> CcidSlotBackend::power_on() {
     if (!s) return std::unexpected(error);
     IoScope io(device_, slot_);
     if (!io) return std::unexpected(io.error());
-    // Another process powered the card and its session is now ours too (adopted when the claim
-    // was taken): use it as it is, as pcsc-lite's daemon does for a second application,
-    // rather than resetting the card under the other process.
-    if (device_.shared() && !device_.slots_[slot_]->powered && s->active()) {
+    // Shared: the card's session, whoever started it, is ours too (adopted when the claim was
+    // taken). The SCard layer powers a card up only when it believes it unpowered, which with
+    // another process means that one powered it (or reset it since): use the session as it is,
+    // as pcsc-lite's daemon does for a second application, rather than resetting the card under
+    // the other process.
+    if (device_.shared() && s->active()) {
         if (auto session = s->session()) return activated(std::move(*session));
     }
     // The driver negotiates right away (PPS, SetParameters, IFSD) with its own choice;

@@ -34,6 +34,7 @@ LONG Service::connect(SCARDCONTEXT ctx, std::string_view reader, DWORD share_mod
     const std::shared_ptr<ReaderState> r = find_reader(reader);
     if (!r) return SCARD_E_UNKNOWN_READER;
     bool have_token = false;
+    bool waited_other_processes = false;
     for (;;) {
         LONG rc = SCARD_S_SUCCESS;
         bool wait = false;
@@ -75,6 +76,14 @@ LONG Service::connect(SCARDCONTEXT ctx, std::string_view reader, DWORD share_mod
             have_token = true;
             xio_enter(lk, *r);
             continue;
+        }
+        // No card I/O needed: still wait out another process's transaction (its slot I/O
+        // lock), as pcsc-lite's connect waits for any; this process's own I/O is not waited for.
+        if (!have_token && !waited_other_processes && r->shared_file) {
+            waited_other_processes = true;
+            xio_enter(lk, *r);
+            xio_leave(*r);
+            continue;  // the lock was released meanwhile: check again
         }
         break;
     }

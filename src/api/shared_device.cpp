@@ -298,6 +298,15 @@ void SharedDevice::adopt_sessions() {
     }
 }
 
+void SharedDevice::republish_session(std::uint8_t slot) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!holding_) return;
+        publish_session(slot);
+    }
+    file_->wake();
+}
+
 void SharedDevice::publish_session(std::uint8_t slot) {
     if (!reader_ || slot >= slots_) return;
     ccid::Slot* s = reader_->slot(slot);

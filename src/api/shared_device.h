@@ -14,8 +14,9 @@
 //           coordinated processes; a holder that dies loses both.
 // The first 4 KiB are a shared page (magic, version, slot count checked before use): a change
 // counter the processes wait on with a futex (not private: it crosses processes), the time of
-// the last presence poll, and per slot the presence, a card event counter, and the card
-// session (ccid/session_snapshot.h) with a generation counter. Only the token holder writes
+// the last presence poll, and per slot the presence, a card event counter, the card session
+// (ccid/session_snapshot.h) with a generation counter, and whether that session has the card
+// powered (one word, so that status() of every process can tell without the token). Only the token holder writes
 // presence and sessions; sessions are read under the token, and decoded (validated) before
 // use.
 #pragma once
@@ -87,6 +88,8 @@ public:
     enum class TryIo { Taken, Busy, Gone };
     TryIo try_begin_io();
 
+    // Publishes `slot`'s session again (only while holding), e.g. after the reader ended it.
+    void republish_session(std::uint8_t slot);
     // Presence, as published.
     std::vector<SharedSlotView> read_slots() const;
     // Publishes presence (only while holding); bumps the slot's event counter by `events` and,

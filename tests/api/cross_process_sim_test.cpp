@@ -200,7 +200,9 @@ TEST_F(SimdCrossProcess, ATransactionHoldsOffTheOtherProcessesBeginAndTransmit) 
     };
     const pid_t pb = spawn(waiter(b, 1, true));
     const pid_t pc = spawn(waiter(c, 2, false));
-    // Everybody connected first (a connect may need card I/O, which a transaction holds off).
+    // Everybody connected first: a connect waits for a running transaction, as in pcsc-lite
+    // (AConnectDuringAnotherProcessTransactionWaitsForItsEnd), and here the waits of
+    // BeginTransaction and of a transmit are measured.
     ASSERT_EQ(a.from_child(), 'c');
     ASSERT_EQ(b.from_child(), 'c');
     ASSERT_EQ(c.from_child(), 'c');
@@ -248,7 +250,44 @@ TEST_F(SimdCrossProcess, AConnectDuringAnotherProcessTransactionWaitsForItsEnd) 
     const char early = b.from_child(700);
     a.tell_child('e');
     EXPECT_EQ(early, '!') << "B's SCardConnect did not wait for A's transaction";
-    if (early == '!') EXPECT_EQ(b.from_child(), 'c');
+    if (early == '!') {
+        EXPECT_EQ(b.from_child(), 'c');
+    }
+    EXPECT_EQ(exit_code(pa), 0);
+    EXPECT_EQ(exit_code(pb), 0) << std::hex << shared_->code[1][0];
+    EXPECT_GE(shared_->t[1][0], shared_->t[0][0]) << "B connected before A's EndTransaction";
+}
+
+// The same when the connecting process needs no card I/O at all (it already has a handle on
+// the powered card, protocol settled): its second SCardConnect still waits, as pcsc-lite's.
+TEST_F(SimdCrossProcess, ASecondConnectNeedingNoCardIoAlsoWaitsForAnotherProcessTransaction) {
+    Channel a, b;
+    const pid_t pb = spawn([&] {
+        Card k;
+        if (k.open() != SCARD_S_SUCCESS) return 1;
+        b.tell_parent('c');
+        if (b.from_parent() != 'g') return 2;
+        shared_->code[1][0] = k.connect(SCARD_SHARE_SHARED);
+        shared_->t[1][0] = now_ns();
+        b.tell_parent('2');
+        return shared_->code[1][0] == SCARD_S_SUCCESS ? 0 : 3;
+    });
+    ASSERT_EQ(b.from_child(), 'c');
+    const pid_t pa = spawn([&] {
+        Card k;
+        if (k.open() != SCARD_S_SUCCESS) return 1;
+        if (SCardBeginTransaction(k.h) != SCARD_S_SUCCESS) return 2;
+        if (k.select_ef() != kSw9000) return 3;
+        a.tell_parent('T');
+        if (a.from_parent() != 'e') return 4;
+        shared_->t[0][0] = now_ns();
+        return SCardEndTransaction(k.h, SCARD_LEAVE_CARD) == SCARD_S_SUCCESS ? 0 : 5;
+    });
+    ASSERT_EQ(a.from_child(), 'T') << "A exited with " << exit_code(pa, 1s);
+    b.tell_child('g');
+    const char early = b.from_child(700);
+    a.tell_child('e');
+    EXPECT_EQ(early, '!') << "B's second SCardConnect did not wait for A's transaction";
     EXPECT_EQ(exit_code(pa), 0);
     EXPECT_EQ(exit_code(pb), 0) << std::hex << shared_->code[1][0];
     EXPECT_GE(shared_->t[1][0], shared_->t[0][0]) << "B connected before A's EndTransaction";
@@ -523,12 +562,23 @@ TEST_F(SimdCrossProcess, AProcessKilledInsideATransactionDoesNotBlockTheOthers) 
     k.tell_child('b');
     ASSERT_EQ(k.from_child(), 'T') << "the victim exited with " << exit_code(victim, 1s);
     b.tell_child('g');
-    std::this_thread::sleep_for(200ms);  // the survivor is now waiting for the transaction
+    // A latecomer connects during the transaction: its SCardConnect waits for it (pcsc-lite).
+    const pid_t latecomer = spawn([&] {
+        Card c;
+        shared_->code[3][0] = c.open();
+        shared_->t[3][0] = now_ns();
+        if (shared_->code[3][0] != SCARD_S_SUCCESS) return 1;
+        return c.select_ef() == kSw9000 ? 0 : 2;
+    });
+    std::this_thread::sleep_for(200ms);  // the survivor and the latecomer are now waiting
     const std::int64_t killed = now_ns();
     ::kill(victim, SIGKILL);
     EXPECT_EQ(exit_code(victim), -1);
     EXPECT_EQ(exit_code(survivor, 15s), 0) << std::hex << shared_->code[2][0];
     EXPECT_LT(shared_->t[1][0] - killed, 3'000'000'000) << "the survivor waited too long after the kill";
+    EXPECT_EQ(exit_code(latecomer, 15s), 0) << std::hex << shared_->code[3][0];
+    EXPECT_GE(shared_->t[3][0], killed) << "the latecomer connected during the dead process's transaction";
+    EXPECT_LT(shared_->t[3][0] - killed, 3'000'000'000) << "the latecomer waited too long after the kill";
 }
 
 }  // namespace

@@ -157,6 +157,60 @@ TEST_F(SharedDeviceTest, OneT1SessionContinuedByBothWithoutReset) {
     EXPECT_EQ(reader_.sim().stats().count(ccid::MessageType::PcToRdrIccPowerOn), power_ons);
 }
 
+// One card state for all, as pcscd's: a card powered through A shows powered to B, which
+// did not power it; a power-off through B shows to A; a removal ends it for both.
+TEST_F(SharedDeviceTest, BothSeeTheCardPoweredWhoeverPoweredIt) {
+    reader_.sim().insert_card(0, sim::SimCard::t1_default());
+    auto a = open();
+    ASSERT_TRUE(a) << a.error();
+    auto b = open();
+    ASSERT_TRUE(b) << b.error();
+    auto sa = slot0(*a), sb = slot0(*b);
+    EXPECT_EQ(sb->status().presence, CardPresence::Present);
+
+    ASSERT_TRUE(sa->power_on());
+    EXPECT_EQ(sa->status().presence, CardPresence::Powered);
+    EXPECT_EQ(sb->status().presence, CardPresence::Powered);
+
+    ASSERT_TRUE(sb->power_on());  // adopts A's session
+    ASSERT_TRUE(sb->power_off());
+    EXPECT_EQ(sb->status().presence, CardPresence::Present);
+    EXPECT_EQ(sa->status().presence, CardPresence::Present);
+    // A adopts B's (unpowered) session and powers the card again.
+    ASSERT_TRUE(sa->power_on());
+    EXPECT_EQ(sa->status().presence, CardPresence::Powered);
+    EXPECT_EQ(sb->status().presence, CardPresence::Powered);
+
+    reader_.sim().remove_card(0);
+    EXPECT_TRUE(changes_.wait_for([&] {
+        return sa->status().presence == CardPresence::Absent && sb->status().presence == CardPresence::Absent;
+    }));
+    reader_.sim().insert_card(0, sim::SimCard::t1_default());
+    EXPECT_TRUE(changes_.wait_for([&] { return sb->status().presence != CardPresence::Absent; }));
+    EXPECT_EQ(sb->status().presence, CardPresence::Present) << "the new card is not powered";
+    EXPECT_EQ(sa->status().presence, CardPresence::Present);
+}
+
+// The device leaves while both have it open: the one that polls sees its I/O fail, the other
+// finds the claim refused with NoDevice; both must call the reader gone (not "busy").
+TEST_F(SharedDeviceTest, AnUnplugIsSeenByBoth) {
+    reader_.sim().insert_card(0, sim::SimCard::t1_default());
+    auto a = open();
+    ASSERT_TRUE(a) << a.error();
+    auto b = open();
+    ASSERT_TRUE(b) << b.error();
+    auto sa = slot0(*a), sb = slot0(*b);
+    reader_.sim().disconnect();
+    EXPECT_TRUE(changes_.wait_for([&] {
+        return sa->status().presence == CardPresence::Unavailable && sb->status().presence == CardPresence::Unavailable;
+    })) << "a: " << static_cast<int>(sa->status().presence) << " b: " << static_cast<int>(sb->status().presence);
+    EXPECT_TRUE((*a)->gone());
+    EXPECT_TRUE((*b)->gone());
+    auto r = sb->transmit(kEcho, CardProtocol::T1);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), BackendError::ReaderGone);
+}
+
 TEST_F(SharedDeviceTest, ClaimKeptWhileAloneAndHandedOverWhenAnotherOpens) {
     auto a = open();
     ASSERT_TRUE(a) << a.error();
@@ -263,7 +317,7 @@ TEST_F(SharedDeviceTest, ProcessDyingWithTheTokenDoesNotBlockOthers) {
     auto device = SharedDevice::open(dir_, "sim:fork", *handle, 1);
     ASSERT_NE(device, nullptr);
     EXPECT_FALSE(device->alone());
-    EXPECT_FALSE(device->try_begin_io()) << "the child holds the token";
+    EXPECT_EQ(device->try_begin_io(), SharedDevice::TryIo::Busy) << "the child holds the token";
     ::kill(child, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
