@@ -109,6 +109,44 @@ TEST(UsbEventLoopShare, BackgroundYieldsToForegroundAndIsWokenByItsCompletion) {
     EXPECT_EQ(events.foreground_waiters(), 0u);
 }
 
+// Polls `condition` until it holds or `limit` passes; returns whether it held.
+template <typename Condition>
+bool becomes_true(Condition condition, Clock::duration limit) {
+    const auto end = Clock::now() + limit;
+    while (!condition()) {
+        if (Clock::now() >= end) return false;
+        std::this_thread::yield();
+    }
+    return true;
+}
+
+TEST(UsbEventLoopShare, ForegroundTakesTheEventLoopFromABackgroundCall) {
+    auto ctx = make_context(LibusbContext::EventThread::None);
+    if (!ctx) GTEST_SKIP() << "libusb cannot be initialised here";
+    EventLoopShare events(ctx->get());
+
+    // Alone, a background call handles events itself (in libusb's poll, 500 ms slices).
+    TransferWait card_event;
+    auto background = std::async(std::launch::async,
+                                 [&] { return events.wait(card_event, Priority::Background, Clock::now() + 10s); });
+    ASSERT_TRUE(becomes_true([&] { return events.background_handling(); }, 5s));
+
+    // A foreground call interrupts that poll at once (not at the end of the slice), and the
+    // background call stays out of the event loop while the foreground call waits.
+    TransferWait reply;
+    auto foreground =
+        std::async(std::launch::async, [&] { return events.wait(reply, Priority::Foreground, Clock::now() + 10s); });
+    EXPECT_TRUE(becomes_true([&] { return events.foreground_waiters() == 1 && !events.background_handling(); }, 200ms));
+    EXPECT_FALSE(becomes_true([&] { return events.background_handling(); }, 100ms));
+
+    complete(reply);
+    libusb_interrupt_event_handler(ctx->get());
+    EXPECT_TRUE(foreground.get());
+    complete(card_event);
+    libusb_interrupt_event_handler(ctx->get());
+    EXPECT_TRUE(background.get());
+}
+
 TEST(UsbEventLoopShare, PokeDoesNotCompleteATransfer) {
     // cancel() pokes waiters so that they reap their cancellation; the wait still ends only
     // with the completion (or its deadline).

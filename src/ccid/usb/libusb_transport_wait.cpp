@@ -85,18 +85,27 @@ bool EventLoopShare::wait_background(TransferWait& wait, Clock::time_point deadl
     while (!wait.done()) {
         const auto now = Clock::now();
         if (now >= deadline) break;
+        if (poked(wait)) {
+            // Cancelled: reap the cancellation now, whoever else is waiting.
+            timeval tv = slice_until(deadline, now);
+            back_off_on_error(libusb_handle_events_timeout_completed(ctx_, &tv, &wait.completed));
+            continue;
+        }
         Clock::time_point quiet_until;
         if (foreground_busy(now, quiet_until)) {
             // Foreground calls handle the events (ours included: on_transfer_done wakes us).
             std::unique_lock lock(wait.mutex);
-            if (!wait.poked) {
-                wait.cv.wait_until(lock, std::min(deadline, quiet_until), [&] { return wait.done() || wait.poked; });
-                continue;
-            }
+            wait.cv.wait_until(lock, std::min(deadline, quiet_until), [&] { return wait.done() || wait.poked; });
+            continue;
         }
         handle_events_in_background(wait, deadline);
     }
     return wait.done();
+}
+
+bool EventLoopShare::poked(TransferWait& wait) {
+    std::lock_guard lock(wait.mutex);
+    return wait.poked;
 }
 
 void EventLoopShare::handle_events_in_background(TransferWait& wait, Clock::time_point deadline) {

@@ -16,7 +16,8 @@
 //   ended within kForegroundQuiet; otherwise it sleeps on its own condition variable, and the
 //   foreground thread's event handling reaps its transfer too (the callback wakes it). So
 //   card events are not delayed while APDUs run; when they stop, by at most kForegroundQuiet.
-//   cancel() pokes a sleeping background call, so that it reaps its cancellation at once.
+//   cancel() pokes a sleeping background call: from then on it waits like any libusb caller
+//   (libusb_handle_events_timeout_completed), so it reaps its cancellation at once.
 #pragma once
 
 #include <libusb.h>
@@ -35,6 +36,13 @@ struct TransferWait {
     std::condition_variable cv;
     int completed = 0;    // libusb's "completed" flag (it reads it under its own lock)
     bool poked = false;   // under mutex: cancel() wants a sleeping background call to reap now
+
+    TransferWait() = default;
+    // Waits until a callback that is still signalling (it holds `mutex`) has finished: a
+    // waiter can see `completed` before the callback has let go of `mutex` and `cv`.
+    ~TransferWait() { std::lock_guard lock(mutex); }
+    TransferWait(const TransferWait&) = delete;
+    TransferWait& operator=(const TransferWait&) = delete;
 
     bool done();
     // Wakes a background call sleeping on `cv` (cancel(), close(), release()).
@@ -60,12 +68,15 @@ public:
 
     // Foreground calls waiting right now (diagnostics, tests).
     unsigned foreground_waiters() const { return foreground_waiters_.load(); }
+    // A background call is in libusb's event handling right now (diagnostics, tests).
+    bool background_handling() const { return background_handling_.load(); }
 
 private:
     bool wait_foreground(TransferWait& wait, Clock::time_point deadline);
     bool wait_background(TransferWait& wait, Clock::time_point deadline);
     bool foreground_busy(Clock::time_point now, Clock::time_point& quiet_until) const;
     void handle_events_in_background(TransferWait& wait, Clock::time_point deadline);
+    bool poked(TransferWait& wait);
 
     libusb_context* const ctx_;
     std::atomic<unsigned> foreground_waiters_{0};
