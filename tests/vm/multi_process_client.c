@@ -30,7 +30,7 @@ static const char *id = "?";
 static SCARDCONTEXT context;
 static SCARDHANDLE card;
 static DWORD protocol;
-static char reader[512];
+static char reader[4096];
 
 static void say(const char *format, ...) {
     va_list args;
