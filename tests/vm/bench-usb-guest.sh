@@ -5,10 +5,11 @@
 #   (c) SCardTransmit through pcsc-lite + pcscd + libccid (the same pcsc_bench binary),
 # plus cold start (process start, and pcscd's for (c), to the first APDU answered) and peak
 # RSS. Prints bench_stats.h lines, "cold", "rss" lines and a summary with the ratios.
-# Usage: bench-usb-guest.sh BUILD_DIR [SECONDS_PER_SIZE]
+# Usage: bench-usb-guest.sh BUILD_DIR [SECONDS_PER_SIZE_AND_PATH [ROUNDS]]
 set -u
 build=$1
-seconds=${2:-3}
+seconds=${2:-1}
+rounds=${3:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 out=${CCIDKIT_VM_RESULTS:-$(mktemp -d)}/bench-usb.txt
 work=$(mktemp -d)
@@ -31,39 +32,73 @@ cold_line() {
     grep '^rss' "$3" | tee -a "$out"
 }
 
-"$build/tests/raw_ccid_bench" "$seconds" | tee -a "$out" || exit 1
-
-start=$(now_ns)
-env -u CCID_VIRTUAL_READERS LD_LIBRARY_PATH="$build" "$build/tests/pcsc_bench" --cold ccidkit > "$work/cold" || exit 1
-cold_line ccidkit "$start" "$work/cold"
-env -u CCID_VIRTUAL_READERS LD_LIBRARY_PATH="$build" "$build/tests/pcsc_bench" ccidkit "$seconds" | tee -a "$out" || exit 1
-
+have_pcscd=0
 if command -v pcscd >/dev/null && /usr/bin/python3 "$here/libccid-accept-gadget.py"; then
+    have_pcscd=1
     mkdir -p "$work/reader.conf.d" /run/pcscd
-    start=$(now_ns)
+else
+    echo "bench-usb: pcscd or libccid missing, (c) skipped"
+fi
+start_pcscd() {
     pcscd --foreground --error --config "$work/reader.conf.d" > "$work/pcscd.log" 2>&1 &
     pcscd_pid=$!
     i=0  # the client refuses to wait for the daemon's socket: the cold start includes this
     until [ -S /run/pcscd/pcscd.comm ] || [ $i -gt 500 ]; do i=$((i + 1)); sleep 0.01; done
+}
+
+# Cold start and peak RSS, once per path.
+start=$(now_ns)
+env -u CCID_VIRTUAL_READERS LD_LIBRARY_PATH="$build" "$build/tests/pcsc_bench" --cold ccidkit > "$work/cold" || exit 1
+cold_line ccidkit "$start" "$work/cold"
+if [ $have_pcscd = 1 ]; then
+    start=$(now_ns)
+    start_pcscd
     env -u LD_LIBRARY_PATH "$build/tests/pcsc_bench" --cold pcsclite > "$work/cold" || exit 1
     cold_line pcsclite "$start" "$work/cold"
-    env -u LD_LIBRARY_PATH "$build/tests/pcsc_bench" pcsclite "$seconds" | tee -a "$out" || exit 1
-    echo "rss pcscd kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pcscd_pid/status)" | tee -a "$out"
     kill $pcscd_pid; wait $pcscd_pid 2>/dev/null
-else
-    echo "bench-usb: pcscd or libccid missing, (c) skipped"
 fi
+
+# Throughput in interleaved rounds: (a), (b), (c) one after the other, ROUNDS times, so that a
+# drift of the host's load hits the three paths alike (run one after another for long, the
+# paths meet different loads and single ratios vary 2x on a busy machine). pcscd is started
+# for (c) only: while it runs it holds the reader's interface.
+r=1
+while [ $r -le "$rounds" ]; do
+    "$build/tests/raw_ccid_bench" "$seconds" | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
+    env -u CCID_VIRTUAL_READERS LD_LIBRARY_PATH="$build" "$build/tests/pcsc_bench" ccidkit "$seconds" \
+        | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
+    if [ $have_pcscd = 1 ]; then
+        start_pcscd
+        env -u LD_LIBRARY_PATH "$build/tests/pcsc_bench" pcsclite "$seconds" | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
+        [ $r = 1 ] && echo "rss pcscd kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pcscd_pid/status)" | tee -a "$out"
+        kill $pcscd_pid; wait $pcscd_pid 2>/dev/null
+    fi
+    r=$((r + 1))
+done
 kill $gadget_pid; wait $gadget_pid 2>/dev/null
 
-# Ratios per APDU size: b/a (target >= 0.95) and b/c (target >= 2).
-echo "---- summary (APDU round trips per second) ----"
+# Per APDU size: the median over rounds of each path's rate, and the medians of the per-round
+# ratios b/a (target >= 0.95) and b/c (target >= 2).
+echo "---- summary (APDU round trips per second, medians of $rounds interleaved rounds) ----"
 awk '
-    $1 == "bench" { split($4, r, "="); rate[$2, $3] = r[2] + 0; sizes[$3] = 1 }
+    function median(list,    n, v, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        if (n == 0) return 0
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    $1 == "bench" { split($5, x, "="); rate[$2, $3, $4] = x[2] + 0; sizes[$4] = 1; rounds[$2] = 1 }
     END {
         printf "%-16s %10s %10s %10s %8s %8s\n", "apdu", "raw", "ccidkit", "pcsclite", "b/a", "b/c"
         for (s in sizes) {
-            a = rate["raw-libusb", s]; b = rate["ccidkit", s]; c = rate["pcsclite", s]
-            printf "%-16s %10.0f %10.0f %10.0f %8.2f %8.2f\n", s, a, b, c, a ? b / a : 0, c ? b / c : 0
+            la = lb = lc = lba = lbc = ""
+            for (r in rounds) {
+                a = rate[r, "raw-libusb", s]; b = rate[r, "ccidkit", s]; c = rate[r, "pcsclite", s]
+                la = la " " a; lb = lb " " b; lc = lc " " c
+                if (a) lba = lba " " b / a
+                if (c) lbc = lbc " " b / c
+            }
+            printf "%-16s %10.0f %10.0f %10.0f %8.2f %8.2f\n", s, median(la), median(lb), median(lc), median(lba), median(lbc)
         }
     }' "$out" | tee -a "$out"
 rm -rf "$work"
