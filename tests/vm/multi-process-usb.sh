@@ -46,9 +46,15 @@ until grep -qs "^1209$" /sys/bus/usb/devices/*/idVendor && grep -qs "^atr " "$wo
 done
 
 # The programs' environment: only USB readers, the default lock directory.
+clean_env="-u CCID_VIRTUAL_READERS -u CCIDKIT_USB -u CCIDKIT_LOCK_DIR -u CCIDKIT_USB_FD"
 run() {
-    env -u CCID_VIRTUAL_READERS -u CCIDKIT_USB -u CCIDKIT_LOCK_DIR -u CCIDKIT_USB_FD \
-        LD_LIBRARY_PATH="$lib" "$@"
+    env $clean_env LD_LIBRARY_PATH="$lib" "$@"
+}
+# Background clients: `spawn ... &`. A function put in the background runs in a forked
+# subshell, so `run ... &` made $! that shell and `kill -9 $!` left the client running (still
+# holding its transaction or its claim); exec turns the subshell into the client itself.
+spawn() {
+    exec env $clean_env LD_LIBRARY_PATH="$lib" "$@"
 }
 status=0
 failed() {
@@ -96,7 +102,7 @@ expect_exit() {
 echo "---- a. three processes, echoes and transactions ($rounds rounds each) ----"
 start=$(date +%s)
 for p in A B C; do
-    run "$client" traffic $p "$rounds" > "$work/$p.log" 2>&1 &
+    spawn "$client" traffic $p "$rounds" > "$work/$p.log" 2>&1 &
     eval "pid_$p=$!"
 done
 for p in A B C; do eval "expect_exit \$pid_$p 0 $((300 * slow)) 'traffic $p'"; done
@@ -105,10 +111,10 @@ echo "a: took $(($(date +%s) - start)) s"
 
 echo "---- b. SIGKILL of a process holding a transaction ----"
 for p in D E; do
-    run env CCIDKIT_LOG=debug "$client" traffic $p "$rounds" > "$work/$p.log" 2>&1 &
+    spawn env CCIDKIT_LOG=debug "$client" traffic $p "$rounds" > "$work/$p.log" 2>&1 &
     eval "pid_$p=$!"
 done
-run "$client" victim V "$work/V.ready" > "$work/V.log" 2>&1 &
+spawn "$client" victim V "$work/V.ready" > "$work/V.log" 2>&1 &
 victim=$!
 if wait_file "$work/V.ready" $((120 * slow)); then
     sleep 0.3  # into its stream of echoes, most likely in the middle of a transfer
@@ -127,9 +133,9 @@ for p in D E; do grep "^mp" "$work/$p.log" | grep -v " rounds$"; done
 [ -n "${killed:-}" ] && [ $status -eq 0 ] && echo "b: the others finished $(($(date +%s) - killed)) s after the kill"
 
 echo "---- c. two processes blocked in SCardGetStatusChange see removal and insertion ----"
-run "$client" wait W1 "$work" > "$work/W1.log" 2>&1 &
+spawn "$client" wait W1 "$work" > "$work/W1.log" 2>&1 &
 w1=$!
-run "$client" wait W2 "$work" > "$work/W2.log" 2>&1 &
+spawn "$client" wait W2 "$work" > "$work/W2.log" 2>&1 &
 w2=$!
 if wait_file "$work/W1.removal" $((60 * slow)) && wait_file "$work/W2.removal" $((60 * slow)); then
     sleep 0.5  # both inside the call (a change before it is reported all the same)
@@ -145,7 +151,7 @@ expect_exit $w2 0 $((30 * slow)) "waiter W2"
 cat "$work/W1.log" "$work/W2.log"
 
 echo "---- d. sharing off (CCIDKIT_LOCK_DIR=): the second process does not get the reader ----"
-run env CCIDKIT_LOCK_DIR= "$client" holder H "$work/H.ready" > "$work/H.log" 2>&1 &
+spawn env CCIDKIT_LOCK_DIR= "$client" holder H "$work/H.ready" > "$work/H.log" 2>&1 &
 holder=$!
 if wait_file "$work/H.ready" $((60 * slow)); then
     run env CCIDKIT_LOCK_DIR= timeout $((60 * slow)) "$client" probe P > "$work/P.log" 2>&1
@@ -164,7 +170,7 @@ echo "---- e. unplug while two processes exchange APDUs: both get 'reader unavai
 # failed with a plain I/O error that the presence probe (src/ccid/presence_probe.h) turned
 # into ReaderGone ("then the device vanished").
 for p in F G; do
-    run env CCIDKIT_LOG=info "$client" unplug $p "$work/$p.ready" > "$work/$p.log" 2>&1 &
+    spawn env CCIDKIT_LOG=info "$client" unplug $p "$work/$p.ready" > "$work/$p.log" 2>&1 &
     eval "pid_$p=$!"
 done
 if wait_file "$work/F.ready" $((60 * slow)) && wait_file "$work/G.ready" $((60 * slow)); then
