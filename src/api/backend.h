@@ -149,6 +149,12 @@ public:
         (void)value;
         return std::unexpected(BackendError::NotSupported);
     }
+    // Cross-process coordination of one I/O operation of the core (several backend calls).
+    // pin_alone(): when no other process uses the device, keep it for this process until
+    // unpin() and return true, so that the core can skip its per-slot cross-process io lock.
+    // Must not block. Backends that are not shared between processes never pin.
+    virtual bool pin_alone() { return false; }
+    virtual void unpin() {}
     // Mechanical eject (SCARD_EJECT_CARD); most readers cannot, which is not an error for the
     // application (pcsc-lite ignores the outcome too).
     virtual BackendResult<void> eject() { return std::unexpected(BackendError::NotSupported); }

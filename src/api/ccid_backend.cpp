@@ -138,6 +138,12 @@ void CcidDevice::end_io(std::uint8_t slot) {
     if (shared_) shared_->end_io(slot);
 }
 
+bool CcidDevice::pin_alone() { return shared_ && !gone_ && shared_->try_pin(); }
+
+void CcidDevice::unpin() {
+    if (shared_) shared_->end_io(std::nullopt);
+}
+
 CcidDevice::~CcidDevice() { stop(); }
 
 void CcidDevice::stop() {
@@ -338,6 +344,9 @@ ccid::Slot* CcidSlotBackend::slot_or_gone(BackendError& error) {
 BackendError CcidSlotBackend::fail(const ccid::ReaderError& e) {
     device_.note_error(e, slot_);
     ccid::logger()->debug("api: {} slot {}: {}", description_.device_id, slot_, ccid::describe(e));
+    // A device that left (hotplug, or its own failure) fails every call as gone, whatever
+    // the transfer in flight ended with (often Cancelled, when the departure stopped it).
+    if (device_.gone()) return BackendError::ReaderGone;
     return to_backend_error(e);
 }
 
@@ -464,6 +473,10 @@ BackendResult<Bytes> CcidSlotBackend::secure_pin(PinOperation op, ByteView struc
     if (!r) return std::unexpected(fail(r.error()));
     return std::move(*r);
 }
+
+bool CcidSlotBackend::pin_alone() { return device_.pin_alone(); }
+
+void CcidSlotBackend::unpin() { device_.unpin(); }
 
 BackendResult<Bytes> CcidSlotBackend::get_attribute(std::uint32_t id) {
     BackendError error{};

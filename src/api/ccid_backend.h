@@ -91,6 +91,9 @@ public:
     // and publishes the slot's card session afterwards. No-ops otherwise.
     bool begin_io();
     void end_io(std::uint8_t slot);
+    // SharedDevice::try_pin / end_io when shared; false / no-op otherwise.
+    bool pin_alone();
+    void unpin();
 
 private:
     friend class CcidSlotBackend;
@@ -149,6 +152,8 @@ public:
     BackendResult<Bytes> secure_pin(PinOperation op, ByteView structure) override;
     // SCARD_ATTR_CURRENT_* of the slot's card session (api/session_attributes.h).
     BackendResult<Bytes> get_attribute(std::uint32_t id) override;
+    bool pin_alone() override;
+    void unpin() override;
 
 private:
     ccid::Slot* slot_or_gone(BackendError& error);

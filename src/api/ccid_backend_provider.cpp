@@ -67,8 +67,8 @@ CcidDeviceIdentity identity_of_usb(const ccid::usb::UsbReaderCandidate& c) {
     return id;
 }
 
-CcidProvider::CcidProvider(CcidProviderOptions options) {
-    for (std::size_t i = 0; i < options.virtual_readers.size(); ++i) open_virtual(options.virtual_readers[i], i);
+CcidProvider::CcidProvider(CcidProviderOptions options) : virtual_specs_(options.virtual_readers) {
+    for (std::size_t i = 0; i < virtual_specs_.size(); ++i) open_virtual(virtual_specs_[i], i);
     // Before enumeration: the enumerated twin of a descriptor's device then finds it claimed.
     fd_readers_->add_from_environment();
     if (!options.usb) return;
@@ -117,10 +117,18 @@ void CcidProvider::open_virtual(const sim::VirtualReaderSpec& spec, std::size_t 
             return;
         }
         std::lock_guard lock(mutex_);
-        devices_.push_back(Entry{std::move(*device), std::nullopt, nullptr});
+        devices_.push_back(Entry{std::move(*device), std::nullopt, nullptr, std::nullopt});
         simulators_.push_back(nullptr);  // simulator(index) stays aligned with the spec list
         return;
     }
+    auto device = start_simulated(spec, index);
+    std::lock_guard lock(mutex_);
+    simulators_.push_back(device ? device->second : nullptr);
+    if (device) devices_.push_back(Entry{std::move(device->first), std::nullopt, device->second, index});
+}
+
+std::optional<std::pair<std::shared_ptr<CcidDevice>, sim::ReaderSim*>> CcidProvider::start_simulated(
+    const sim::VirtualReaderSpec& spec, std::size_t index) {
     auto simulator = sim::make_virtual_reader(spec);
     sim::ReaderSim* raw = simulator.get();
     const auto& config = spec.config;
@@ -128,7 +136,7 @@ void CcidProvider::open_virtual(const sim::VirtualReaderSpec& spec, std::size_t 
                                      reader_options(config.vendor_id, config.product_id, config.bcd_device));
     if (!reader) {
         ccid::logger()->error("api: virtual reader {} ({}): {}", index, spec.spec, ccid::describe(reader.error()));
-        return;
+        return std::nullopt;
     }
     CcidDeviceIdentity id;
     id.vendor = config.manufacturer;
@@ -140,10 +148,44 @@ void CcidProvider::open_virtual(const sim::VirtualReaderSpec& spec, std::size_t 
     id.device_id = id.serial.empty() ? fmt::format("virtual:{}", index)
                                      : fmt::format("{:04X}:{:04X}:{}", id.vendor_id, id.product_id, id.serial);
     id.escape_allowed = true;  // the simulator echoes (or runs its configured handler)
-    auto device = CcidDevice::start(std::move(*reader), std::move(id), [this] { changed(); });
-    std::lock_guard lock(mutex_);
-    devices_.push_back(Entry{std::move(device), std::nullopt, raw});
-    simulators_.push_back(raw);
+    return std::pair{CcidDevice::start(std::move(*reader), std::move(id), [this] { changed(); }), raw};
+}
+
+bool CcidProvider::unplug_virtual(std::size_t index) {
+    std::shared_ptr<CcidDevice> gone;
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = std::find_if(devices_.begin(), devices_.end(),
+                                     [&](const Entry& e) { return e.virtual_index == index; });
+        if (it == devices_.end()) return false;
+        // The simulator sees the unplug too: a call blocked in it ends with NoDevice.
+        it->sim->disconnect();
+        gone = std::move(it->device);
+        devices_.erase(it);
+        simulators_[index] = nullptr;
+    }
+    gone->mark_gone();
+    gone->stop();
+    changed();
+    return true;
+}
+
+bool CcidProvider::plug_virtual(std::size_t index) {
+    if (index >= virtual_specs_.size() || virtual_specs_[index].served()) return false;
+    {
+        std::lock_guard lock(mutex_);
+        if (std::any_of(devices_.begin(), devices_.end(), [&](const Entry& e) { return e.virtual_index == index; }))
+            return false;
+    }
+    auto device = start_simulated(virtual_specs_[index], index);
+    if (!device) return false;
+    {
+        std::lock_guard lock(mutex_);
+        simulators_[index] = device->second;
+        devices_.push_back(Entry{std::move(device->first), std::nullopt, device->second, index});
+    }
+    changed();
+    return true;
 }
 
 void CcidProvider::open_usb(const ccid::usb::UsbReaderCandidate& c) {
@@ -180,7 +222,7 @@ void CcidProvider::open_usb(const ccid::usb::UsbReaderCandidate& c) {
     auto device = std::move(*opened);
     {
         std::lock_guard lock(mutex_);
-        devices_.push_back(Entry{std::move(device), key, nullptr});
+        devices_.push_back(Entry{std::move(device), key, nullptr, std::nullopt});
     }
     changed();
 }

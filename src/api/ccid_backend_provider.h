@@ -6,7 +6,9 @@
 // an arrival is opened (Reader::open, quirks from the table) and listed; a departure is marked
 // gone (its backends answer ReaderGone, status Unavailable) and leaves the list. A reader that
 // cannot be opened (busy, no permission, unusable descriptor) is logged and left out.
-// Virtual readers are built once, listed first, and never leave.
+// Virtual readers are built when the provider starts and listed first; tests can unplug one
+// and plug it back (a new device with a new simulator and the same identity, hence the same
+// reader name), as a USB reader is re-plugged.
 //
 // Environment (read by ccid_provider_options_from_env):
 //   CCID_VIRTUAL_READERS  "N" (N TPDU readers with a T=1 card) or a spec (sim/virtual_spec.h)
@@ -20,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/backend.h"
@@ -67,6 +70,14 @@ public:
     // it); nullptr when there is no such reader. Owned by the provider's device.
     sim::ReaderSim* simulator(std::size_t index) const;
 
+    // The index-th in-process virtual reader unplugged: its simulator disconnects (calls in
+    // flight end with NoDevice), the reader is marked gone and leaves the list. False when
+    // it is not listed (or is served by a socket).
+    bool unplug_virtual(std::size_t index);
+    // Plugged (back) in: a fresh simulator from the same spec, with its card, and the same
+    // identity. False when it is still listed or cannot be built.
+    bool plug_virtual(std::size_t index);
+
     // Readers handed over as usbfs descriptors (ccidkit_SCardAddReaderFromFd, $CCIDKIT_USB_FD).
     FdReaderSet& fd_readers() { return *fd_readers_; }
 
@@ -75,13 +86,17 @@ private:
         std::shared_ptr<CcidDevice> device;
         std::optional<ccid::usb::ReaderKey> usb_key;
         sim::ReaderSim* sim = nullptr;
+        std::optional<std::size_t> virtual_index;  // in-process virtual readers
     };
 
     void open_virtual(const sim::VirtualReaderSpec& spec, std::size_t index);
+    std::optional<std::pair<std::shared_ptr<CcidDevice>, sim::ReaderSim*>> start_simulated(
+        const sim::VirtualReaderSpec& spec, std::size_t index);
     void open_usb(const ccid::usb::UsbReaderCandidate& candidate);
     void usb_event(ccid::usb::HotplugEvent event, const ccid::usb::UsbReaderCandidate& candidate);
     void changed();
 
+    const std::vector<sim::VirtualReaderSpec> virtual_specs_;
     mutable std::mutex mutex_;
     std::vector<Entry> devices_;
     std::vector<sim::ReaderSim*> simulators_;

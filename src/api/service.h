@@ -68,6 +68,7 @@ struct ReaderState {
     std::unique_ptr<SharedReaderFile> shared_file;
     std::uint32_t reset_generation_seen = 0;
     int xio_users = 0;
+    bool io_pinned = false;  // the current I/O runs on the backend's pin instead of the io lock
     enum class XioState : std::uint8_t { Unlocked, Acquiring, Locked } xio = XioState::Unlocked;
 
     ReaderState();
@@ -176,6 +177,9 @@ private:
     // cv_.wait, then re-read the provider if it reported a change meanwhile.
     void wait_for_news(Lock& lk);
     void xio_enter(Lock& lk, ReaderState& r);
+    // For one I/O operation (with r.busy taken): the backend's pin when this process is alone
+    // on the device (no lock call), otherwise xio_enter. release_io undoes either.
+    void io_enter(Lock& lk, ReaderState& r);
     bool xio_try_enter(ReaderState& r);  // without waiting; false when another process holds it
     void xio_leave(ReaderState& r);
     bool update_connection_lock(ReaderState& r, int sharing);

@@ -80,7 +80,7 @@ LONG Service::acquire(Lock& lk, SCARDHANDLE h, const Access& access, std::shared
                 } else {
                     r.busy = true;
                     token = hs->reader;
-                    xio_enter(lk, r);
+                    io_enter(lk, r);
                     continue;  // xio_enter may have released the lock: check again
                 }
             }
@@ -122,13 +122,18 @@ bool Service::take_io(Lock& lk, ReaderState& r, bool respect_lock, SCARDHANDLE o
         wait_for_news(lk);
     }
     r.busy = true;
-    xio_enter(lk, r);
+    io_enter(lk, r);
     return true;
 }
 
 void Service::release_io(ReaderState& r) {
     r.busy = false;
-    xio_leave(r);
+    if (r.io_pinned) {
+        r.io_pinned = false;
+        r.backend->unpin();
+    } else {
+        xio_leave(r);
+    }
     cv_.notify_all();
 }
 
@@ -145,6 +150,17 @@ void Service::drop_lock(ReaderState& r) {
     r.lock_count = 0;
     if (held) xio_leave(r);
     cv_.notify_all();
+}
+
+void Service::io_enter(Lock& lk, ReaderState& r) {
+    // Alone on the device, the pin keeps every other process off it until release_io, which
+    // is all the io lock would do here (another process's transaction cannot exist: it would
+    // have the device open). Inside this process's own transaction the io lock is held anyway.
+    if (r.shared_file && r.xio != ReaderState::XioState::Locked && r.backend->pin_alone()) {
+        r.io_pinned = true;
+        return;
+    }
+    xio_enter(lk, r);
 }
 
 void Service::xio_enter(Lock& lk, ReaderState& r) {

@@ -74,7 +74,7 @@ LONG Service::connect(SCARDCONTEXT ctx, std::string_view reader, DWORD share_mod
             }
             r->busy = true;
             have_token = true;
-            xio_enter(lk, *r);
+            io_enter(lk, *r);
             continue;
         }
         // No card I/O needed: still wait out another process's transaction (its slot I/O

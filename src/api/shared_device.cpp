@@ -43,7 +43,10 @@ struct Page {
     std::uint32_t slot_count;
     std::uint32_t change;        // futex word
     std::uint32_t last_poll_ms;  // CLOCK_MONOTONIC (system-wide) in ms, truncated
-    std::uint32_t reserved[3];
+    // Bumped by every process once it holds its presence lock: a process that found itself
+    // alone at join count J is still alone while the count is J (see SharedDevice::alone_cached).
+    std::uint32_t joins;
+    std::uint32_t reserved[2];
     PageSlot slots[SharedDevice::kMaxSlots];
 };
 static_assert(sizeof(Page) <= kMapSize);
@@ -117,6 +120,7 @@ public:
             ccid::logger()->warn("api: {}: shared page of another format; reader not shared", path);
             ok = false;
         }
+        if (ok) file->word(&Page::joins).fetch_add(1);  // after the presence lock is held
         return ok ? std::move(file) : nullptr;
     }
 
@@ -202,7 +206,31 @@ void SharedDevice::abandon() {
     users_ = 0;
 }
 
-bool SharedDevice::alone() { return file_->alone(); }
+bool SharedDevice::alone() {
+    std::lock_guard lock(mutex_);
+    return probe_alone();
+}
+
+bool SharedDevice::probe_alone() {
+    // The count first: a process that joins after this load changes it (so the answer is
+    // re-checked); one that joined before it holds its presence lock during the probe.
+    const std::uint32_t joins = file_->word(&Page::joins).load();
+    const bool alone = file_->alone();
+    alone_at_joins_ = alone ? std::optional<std::uint32_t>(joins) : std::nullopt;
+    return alone;
+}
+
+bool SharedDevice::alone_cached() {
+    if (alone_at_joins_ && *alone_at_joins_ == file_->word(&Page::joins).load()) return true;
+    return probe_alone();
+}
+
+bool SharedDevice::try_pin() {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock() || !holding_ || !alone_cached()) return false;
+    ++users_;
+    return true;
+}
 
 bool SharedDevice::holding() const {
     std::lock_guard lock(mutex_);
@@ -266,12 +294,12 @@ void SharedDevice::end_io(std::optional<std::uint8_t> slot) {
     std::lock_guard lock(mutex_);
     if (slot && holding_) publish_session(*slot);
     if (users_ > 0) --users_;
-    if (users_ == 0 && holding_ && !file_->alone()) give_back();
+    if (users_ == 0 && holding_ && !alone_cached()) give_back();
 }
 
 bool SharedDevice::release_if_shared_and_idle() {
     std::lock_guard lock(mutex_);
-    if (!holding_ || users_ != 0 || file_->alone()) return false;
+    if (!holding_ || users_ != 0 || probe_alone()) return false;
     give_back();
     return true;
 }

@@ -77,8 +77,13 @@ public:
     // gives the token back without touching the transport.
     void abandon();
 
-    // True when no other process has the device open.
+    // True when no other process has the device open (asks the kernel: two fcntl calls).
     bool alone();
+    // While this process holds the claim and is alone (alone_cached), keeps it as one more
+    // user until end_io() and returns true, without system calls on the usual path: the
+    // caller's I/O then needs no other cross-process lock, since nobody else can do I/O on
+    // the device before end_io(). False: not holding, not alone, or the state is changing.
+    bool try_pin();
     // This process holds the token and the claim.
     bool holding() const;
     // Event thread, while holding: gives the claim back if idle and not alone. True if released.
@@ -112,6 +117,11 @@ private:
     void adopt_sessions();
     void publish_session(std::uint8_t slot);
     void give_back();  // with mutex_ held, users_ == 0
+    // With mutex_ held. probe_alone() asks the kernel and remembers a "yes" with the page's
+    // join count; alone_cached() answers from that memory while the count has not moved, so
+    // a process alone on its reader makes no lock calls per APDU.
+    bool probe_alone();
+    bool alone_cached();
 
     std::unique_ptr<SharedDeviceFile> file_;
     ccid::Transport& transport_;
@@ -124,6 +134,7 @@ private:
     unsigned users_ = 0;
     bool holding_ = false;
     bool acquiring_ = false;
+    std::optional<std::uint32_t> alone_at_joins_;
 };
 
 }  // namespace ccidkit::api

@@ -26,6 +26,8 @@
 // | reader hardware error (RDR_to_PC_HardwareError)        | Transmit    | SCARD_E_NOT_TRANSACTED        | 5 s   | Reconnect(RESET) works        |
 // | reader unplugged during an APDU (disconnect)           | Transmit    | SCARD_E_READER_UNAVAILABLE    | 5 s   | Connect: READER_UNAVAILABLE;  |
 // |                                                        |             |                               |       | GetStatusChange: UNAVAILABLE  |
+// | reader unplugged during an APDU, then plugged back    | Transmit    | SCARD_E_READER_UNAVAILABLE    | 5 s   | same name listed again; old   |
+// |   (provider unplug_virtual / plug_virtual)            | GetStatusCh.| PnP: CHANGED at the re-plug   | 5 s   | handle dead, new Connect works|
 // | reader unplugged during GetStatusChange                | GetStatusCh.| SCARD_S_SUCCESS, UNAVAILABLE  | 5 s   | (a virtual reader stays gone) |
 // | interrupt endpoint storm (20000 NotifySlotChange)      | GetStatusCh.| SCARD_S_SUCCESS / TIMEOUT     | 5 s   | Transmit works meanwhile      |
 // | no answer to power-on (mute card at connect)           | Connect     | SCARD_W_UNPOWERED_CARD        | 10 s  | unmuted: Connect works        |

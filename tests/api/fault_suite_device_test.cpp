@@ -1,5 +1,6 @@
 // Fault suite, device faults (see the table in api/fault_suite.h): the reader unplugged during
 // an APDU or a status-change wait, and a storm of slot-change interrupts.
+#include <algorithm>
 #include <thread>
 
 #include "api/fault_suite.h"
@@ -37,6 +38,63 @@ TEST_F(DeviceFaults, UnpluggedDuringAnApdu) {
     EXPECT_EQ(connect(0, h2, active), SCARD_E_READER_UNAVAILABLE);
     EXPECT_EQ(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
     h = 0;
+}
+
+// Unplugged during an APDU, then plugged back (provider->unplug_virtual / plug_virtual: a
+// new device with the same identity, as a USB re-plug): the APDU fails, the old handle stays
+// dead, a waiter sees the reader come back under the same name, and a new connection works.
+TEST_F(DeviceFaults, UnpluggedDuringAnApduThenPluggedBack) {
+    start_connected("tpdu:t1,short:t0");
+    ASSERT_EQ(names.size(), 2u);
+    sim::ReaderFaults f;
+    f.silent = 1;  // the reply never comes: the APDU is still waiting at the unplug
+    xfr_faults(f);
+    LONG rc = 0;
+    std::chrono::milliseconds took{};
+    std::thread app([&] { rc = timed_echo(took); });
+    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(provider->unplug_virtual(0));
+    app.join();
+    EXPECT_EQ(rc, SCARD_E_READER_UNAVAILABLE) << std::hex << rc;
+    EXPECT_LT(took, 5s);
+    EXPECT_FALSE(provider->unplug_virtual(0)) << "already gone";
+
+    // Gone from the list (a name no longer listed is refused on entry, docs/API.md); the
+    // other reader stays.
+    EXPECT_EQ(list_readers(ctx), std::vector<std::string>{names[1]});
+    SCARD_READERSTATE rs{};
+    rs.szReader = names[0].c_str();
+    EXPECT_EQ(SCardGetStatusChange(ctx, 0, &rs, 1), SCARD_E_UNKNOWN_READER);
+    Bytes r;
+    EXPECT_EQ(transmit(h, active, kEchoApdu, r), SCARD_E_READER_UNAVAILABLE);
+
+    // A waiter on the reader list sees it come back, with its card.
+    SCARD_READERSTATE pnp{};
+    pnp.szReader = "\\\\?PnP?\\Notification";
+    pnp.dwCurrentState = SCARD_STATE_UNAWARE;
+    EXPECT_EQ(SCardGetStatusChange(ctx, 0, &pnp, 1), SCARD_E_TIMEOUT);  // reads the reader-event count
+    pnp.dwCurrentState = pnp.dwEventState;
+    LONG wait_rc = 0;
+    std::thread waiter([&] { took = timed([&] { wait_rc = SCardGetStatusChange(ctx, 10000, &pnp, 1); }); });
+    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(provider->plug_virtual(0));
+    EXPECT_FALSE(provider->plug_virtual(0)) << "already plugged";
+    waiter.join();
+    EXPECT_EQ(wait_rc, SCARD_S_SUCCESS) << std::hex << wait_rc;
+    EXPECT_TRUE(pnp.dwEventState & SCARD_STATE_CHANGED) << std::hex << pnp.dwEventState;
+    EXPECT_LT(took, 5s);
+    auto listed = list_readers(ctx);
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_NE(std::find(listed.begin(), listed.end(), names[0]), listed.end()) << "same name after the re-plug";
+    rs = wait_for(names[0], SCARD_STATE_PRESENT);
+    EXPECT_TRUE(rs.dwEventState & SCARD_STATE_PRESENT) << std::hex << rs.dwEventState;
+
+    // The old handle belongs to the device that left; a new connection works from scratch.
+    EXPECT_EQ(transmit(h, active, kEchoApdu, r), SCARD_E_READER_UNAVAILABLE);
+    EXPECT_EQ(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+    h = 0;
+    ASSERT_EQ(connect(0, h, active), SCARD_S_SUCCESS);
+    expect_echo_works();  // a fresh simulator: the silent fault went with the old one
 }
 
 TEST_F(DeviceFaults, UnpluggedDuringAStatusChangeWait) {

@@ -21,6 +21,7 @@
 #include "api/service_options.h"
 #include "api/service_registry.h"
 #include "api/fake_backend.h"
+#include "common/scoped_env.h"
 
 using namespace ccidkit;
 using namespace ccidkit::api;
@@ -52,30 +53,7 @@ int closed_descriptor() {
     return fd;
 }
 
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value) {
-            ::setenv(name, value->c_str(), 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using ccidkit::testing::ScopedEnv;
 
 }  // namespace
 

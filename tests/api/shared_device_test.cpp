@@ -284,6 +284,44 @@ TEST_F(SharedDeviceTest, NotSharedWhenAskedNot) {
     EXPECT_TRUE(std::filesystem::is_empty(dir_));
 }
 
+// Alone, an I/O is pinned with no lock call (the join count did not move); once another
+// process joins, the pin is refused and the claim goes back at the end of the pinned I/O, so
+// the newcomer's begin_io, waiting meanwhile, gets the device right after it.
+TEST_F(SharedDeviceTest, PinnedWhileAloneRefusedOnceAnotherJoins) {
+    auto ha = reader_.open_handle();
+    auto a = SharedDevice::open(dir_, "sim:pin", *ha, 1);
+    ASSERT_NE(a, nullptr);
+    EXPECT_FALSE(a->try_pin()) << "not holding the claim yet";
+    ASSERT_TRUE(a->begin_io());
+    a->end_io(std::nullopt);
+    ASSERT_TRUE(ha->claimed()) << "alone: kept";
+    ASSERT_TRUE(a->try_pin());
+    a->end_io(std::nullopt);
+
+    ASSERT_TRUE(a->try_pin());  // an I/O in progress when B arrives
+    auto hb = reader_.open_handle();
+    auto b = SharedDevice::open(dir_, "sim:pin", *hb, 1);
+    ASSERT_NE(b, nullptr);
+    auto b_io = std::async(std::launch::async, [&] { return b->begin_io(); });
+    EXPECT_EQ(b_io.wait_for(100ms), std::future_status::timeout) << "A's pinned I/O is not over";
+    a->end_io(std::nullopt);  // sees B: gives the claim back
+    ASSERT_EQ(b_io.wait_for(5s), std::future_status::ready);
+    EXPECT_TRUE(b_io.get());
+    EXPECT_TRUE(hb->claimed());
+    EXPECT_FALSE(a->try_pin()) << "B holds the device";
+    b->end_io(std::nullopt);
+    EXPECT_FALSE(hb->claimed()) << "two users: B gives it back";
+
+    // B leaves: A is alone again once it asks the kernel (the join count only grows).
+    b.reset();
+    hb.reset();
+    ASSERT_TRUE(a->begin_io());
+    a->end_io(std::nullopt);
+    EXPECT_TRUE(ha->claimed());
+    EXPECT_TRUE(a->try_pin());
+    a->end_io(std::nullopt);
+}
+
 // A process that dies holding the token: the kernel drops its locks, the others go on.
 TEST_F(SharedDeviceTest, ProcessDyingWithTheTokenDoesNotBlockOthers) {
     int ready[2];

@@ -13,37 +13,14 @@
 #include "api/service_registry.h"
 #include "tools/ccid_simd_process.h"
 #include "tools/ccidctl_runner.h"
+#include "common/scoped_env.h"
 
 using namespace ccidkit;
 using namespace ccidkit::testing_ccidctl;
 
 namespace {
 
-// Sets (or, with nullopt, unsets) a variable for the test's lifetime, then puts it back.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value) {
-            ::setenv(name, value->c_str(), 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using ccidkit::testing::ScopedEnv;
 
 // The names SCardListReaders gives in the current environment (a fresh service, so that it
 // reads the variables now; no lock files).

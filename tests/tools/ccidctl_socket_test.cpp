@@ -17,6 +17,7 @@
 #include "ccid/socket/socket_transport.h"
 #include "tools/ccid_simd_process.h"
 #include "tools/ccidctl_runner.h"
+#include "common/scoped_env.h"
 
 using namespace ccidkit;
 using namespace ccidkit::testing_ccidctl;
@@ -26,31 +27,7 @@ namespace {
 
 const std::string kSelectMf = "00A40000023F00";
 
-// Sets (or, with nullopt, unsets) a variable for the scope's lifetime, then puts it back.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value) {
-            ::setenv(name, value->c_str(), 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using ccidkit::testing::ScopedEnv;
 
 // A one-APDU scriptor script in the server's directory.
 std::string write_script(const std::string& dir) {
