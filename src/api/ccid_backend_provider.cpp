@@ -75,8 +75,10 @@ CcidProvider::CcidProvider(CcidProviderOptions options) : virtual_specs_(options
 
     ccid::usb::EnumerateOptions enumerate;
     enumerate.is_vendor_class_reader = is_vendor_class_reader;
+    std::optional<std::vector<ccid::usb::UsbReaderCandidate>> known;
     if (auto found = ccid::usb::enumerate_readers(enumerate)) {
         for (const auto& c : *found) open_usb(c);
+        known = std::move(*found);
     } else {
         ccid::logger()->info("api: no USB readers: {}", to_string(found.error()));
     }
@@ -84,9 +86,11 @@ CcidProvider::CcidProvider(CcidProviderOptions options) : virtual_specs_(options
     hotplug.is_vendor_class_reader = is_vendor_class_reader;
     hotplug.mode = options.hotplug_mode;
     hotplug.poll_interval = options.usb_poll_interval;
-    // The monitor's first scan repeats the enumeration above; open_usb() skips known readers,
-    // and opens those that arrived in between.
+    // The monitor's first scan repeats the enumeration above and reports what changed in
+    // between (open_usb() skips known readers). Starting it from the enumerated list keeps it
+    // from reading the string descriptors of readers that are already open and in use.
     hotplug.report_present = true;
+    hotplug.known = std::move(known);
     auto monitor = ccid::usb::HotplugMonitor::start(
         std::move(hotplug),
         [this](ccid::usb::HotplugEvent e, const ccid::usb::UsbReaderCandidate& c) { usb_event(e, c); });

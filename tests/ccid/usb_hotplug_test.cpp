@@ -262,6 +262,26 @@ TEST(UsbHotplug, StringsAreReadOnlyForNewReaders) {
     EXPECT_TRUE(o.read_strings_for(reader(9, "")));   // new
 }
 
+// The caller's own enumeration as the starting point: the first scan reads no strings of
+// those readers and reports only what changed since (one arrived, one left in between).
+TEST(UsbHotplug, KnownReadersAreTheStartingPoint) {
+    FakeBus bus;
+    bus.set({reader(2, "a"), reader(7, "new")});
+    Events events;
+    HotplugOptions o = polling(bus, 1h);  // the first scan only
+    o.known = std::vector<UsbReaderCandidate>{reader(2, "a"), reader(3, "gone")};
+    auto monitor = HotplugMonitor::start(o, events.callback());
+    ASSERT_TRUE(monitor);
+    ASSERT_TRUE(events.wait_for(2));
+    EXPECT_EQ(events.log(), (std::vector<std::string>{"-gone", "+new"}));
+    const EnumerateOptions first = bus.last_options();
+    ASSERT_TRUE(first.read_strings_for);
+    EXPECT_FALSE(first.read_strings_for(reader(2, "")));  // known from the caller
+    EXPECT_TRUE(first.read_strings_for(reader(7, "")));
+    ASSERT_EQ((*monitor)->readers().size(), 2u);
+    EXPECT_EQ((*monitor)->readers()[0].product, "a");  // the caller's candidate is kept
+}
+
 TEST(UsbHotplug, VendorPredicateReachesTheScan) {
     FakeBus bus;
     HotplugOptions o = polling(bus);

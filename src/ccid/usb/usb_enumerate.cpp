@@ -27,9 +27,13 @@ bool wants_strings(const EnumerateOptions& options, const DeviceReaders& readers
 std::expected<std::vector<UsbReaderCandidate>, TransportError> enumerate_readers(const EnumerateOptions& options) {
     auto ctx = LibusbContext::create(LibusbContext::Discovery::Enabled, LibusbContext::EventThread::None);
     if (!ctx) return std::unexpected(ctx.error());
+    return enumerate_readers_in((*ctx)->get(), options);
+}
 
+std::expected<std::vector<UsbReaderCandidate>, TransportError> enumerate_readers_in(libusb_context* ctx,
+                                                                                    const EnumerateOptions& options) {
     libusb_device** raw = nullptr;
-    const ssize_t count = libusb_get_device_list((*ctx)->get(), &raw);
+    const ssize_t count = libusb_get_device_list(ctx, &raw);
     if (count < 0) {
         spdlog::debug("usb: libusb_get_device_list failed: {}", libusb_error_name(static_cast<int>(count)));
         return std::unexpected(from_libusb_error(static_cast<int>(count)));

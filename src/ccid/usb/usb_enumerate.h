@@ -10,6 +10,8 @@
 #include "ccid/transport.h"
 #include "ccid/usb/usb_reader_candidate.h"
 
+struct libusb_context;
+
 namespace ccidkit::ccid::usb {
 
 struct EnumerateOptions {
@@ -27,5 +29,10 @@ struct EnumerateOptions {
 // whole call: it is skipped (logged at debug level). Fails only when libusb itself cannot start
 // or cannot list devices. Candidates come in libusb's device order, then interface order.
 std::expected<std::vector<UsbReaderCandidate>, TransportError> enumerate_readers(const EnumerateOptions& options = {});
+// The same on an existing context. With libusb's hotplug support the context keeps its device
+// list current, so this reads no sysfs/udev data (libusb_init of a new context walks them all,
+// which is slow on small machines and under emulation).
+std::expected<std::vector<UsbReaderCandidate>, TransportError> enumerate_readers_in(libusb_context* ctx,
+                                                                                    const EnumerateOptions& options);
 
 }  // namespace ccidkit::ccid::usb

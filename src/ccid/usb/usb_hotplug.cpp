@@ -26,7 +26,13 @@ int LIBUSB_CALL on_hotplug(libusb_context*, libusb_device*, libusb_hotplug_event
 HotplugMonitor::HotplugMonitor(HotplugOptions options, HotplugCallback callback)
     : options_(std::move(options)), callback_(std::move(callback)) {
     options_.poll_interval = std::max(options_.poll_interval, kMinPollInterval);
-    if (!options_.scanner) options_.scanner = [](const EnumerateOptions& o) { return enumerate_readers(o); };
+    default_scanner_ = !options_.scanner;
+    if (default_scanner_) options_.scanner = [](const EnumerateOptions& o) { return enumerate_readers(o); };
+    if (options_.known) {
+        current_ = std::move(*options_.known);
+        options_.known.reset();
+        have_baseline_ = true;
+    }
 }
 
 std::expected<std::unique_ptr<HotplugMonitor>, TransportError> HotplugMonitor::start(HotplugOptions options,
@@ -44,6 +50,13 @@ std::expected<std::unique_ptr<HotplugMonitor>, TransportError> HotplugMonitor::s
             if (r == LIBUSB_SUCCESS) {
                 monitor->context_ = std::move(*context);
                 monitor->hotplug_handle_ = handle;
+                // Scans list the devices of this context (kept current by libusb's hotplug),
+                // instead of a new context each time. The context outlives the worker (stop()).
+                if (monitor->default_scanner_) {
+                    monitor->options_.scanner = [ctx = monitor->context_->get()](const EnumerateOptions& o) {
+                        return enumerate_readers_in(ctx, o);
+                    };
+                }
             } else {
                 spdlog::debug("usb: hotplug registration failed ({}); polling instead", libusb_error_name(r));
             }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct HotplugOptions {
     std::chrono::milliseconds poll_interval{500};
     // Report the readers present at start as Added (first thing the callback sees).
     bool report_present = true;
+    // Readers the caller has just enumerated itself: the first scan starts from them, so their
+    // strings are not read again (no control transfers on a reader that is already in use)
+    // and only the differences are reported (report_present then does not matter).
+    std::optional<std::vector<UsbReaderCandidate>> known;
     ReaderScanner scanner;
 };
 
@@ -83,6 +88,7 @@ private:
     void release_libusb();
 
     HotplugOptions options_;
+    bool default_scanner_ = false;  // options_.scanner is ours (enumerate_readers), not the caller's
     HotplugCallback callback_;
 
     mutable std::mutex mutex_;
