@@ -60,25 +60,39 @@ fi
 
 # Throughput in interleaved rounds: (a), (b), (c) one after the other, ROUNDS times, so that a
 # drift of the host's load hits the three paths alike (run one after another for long, the
-# paths meet different loads and single ratios vary 2x on a busy machine). pcscd is started
-# for (c) only: while it runs it holds the reader's interface.
-r=1
-while [ $r -le "$rounds" ]; do
+# paths meet different loads and single ratios vary 2x on a busy machine). Even rounds run the
+# paths in the reverse order (a b c, c b a, ...), so that neither a slow start nor a slow end of
+# a round (e.g. what pcscd's start or exit leaves behind) always lands on the same path. pcscd is
+# started for (c) only: while it runs it holds the reader's interface.
+run_raw() {
     "$build/tests/raw_ccid_bench" "$seconds" | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
+}
+run_ours() {
     env -u CCID_VIRTUAL_READERS LD_LIBRARY_PATH="$build" "$build/tests/pcsc_bench" ccidkit "$seconds" \
         | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
-    if [ $have_pcscd = 1 ]; then
-        start_pcscd
-        env -u LD_LIBRARY_PATH "$build/tests/pcsc_bench" pcsclite "$seconds" | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
-        [ $r = 1 ] && echo "rss pcscd kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pcscd_pid/status)" | tee -a "$out"
-        kill $pcscd_pid; wait $pcscd_pid 2>/dev/null
+}
+run_pcsclite() {
+    [ $have_pcscd = 1 ] || return 0
+    start_pcscd
+    env -u LD_LIBRARY_PATH "$build/tests/pcsc_bench" pcsclite "$seconds" | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
+    [ $r = 1 ] && echo "rss pcscd kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pcscd_pid/status)" | tee -a "$out"
+    kill $pcscd_pid; wait $pcscd_pid 2>/dev/null
+}
+r=1
+while [ $r -le "$rounds" ]; do
+    if [ $((r % 2)) = 1 ]; then
+        run_raw; run_ours; run_pcsclite
+    else
+        run_pcsclite; run_ours; run_raw
     fi
     r=$((r + 1))
 done
 kill $gadget_pid; wait $gadget_pid 2>/dev/null
 
 # Per APDU size: the median over rounds of each path's rate, and the medians of the per-round
-# ratios b/a (target >= 0.95) and b/c (target >= 2).
+# ratios b/a (target >= 0.95) and b/c (target >= 2): by rate (APDUs per second, which a burst
+# of host load inside one path's second drags down), and by median latency (p50, which such a
+# burst moves less: the ratio of the other path's p50 to ours).
 echo "---- summary (APDU round trips per second, medians of $rounds interleaved rounds) ----"
 awk '
     function median(list,    n, v, i, j, t) {
@@ -87,18 +101,25 @@ awk '
         if (n == 0) return 0
         return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
     }
-    $1 == "bench" { split($5, x, "="); rate[$2, $3, $4] = x[2] + 0; sizes[$4] = 1; rounds[$2] = 1 }
+    $1 == "bench" {
+        split($5, x, "="); rate[$2, $3, $4] = x[2] + 0
+        split($6, y, "="); p50[$2, $3, $4] = y[2] + 0
+        sizes[$4] = 1; rounds[$2] = 1
+    }
     END {
-        printf "%-16s %10s %10s %10s %8s %8s\n", "apdu", "raw", "ccidkit", "pcsclite", "b/a", "b/c"
+        printf "%-16s %10s %10s %10s %8s %8s %10s %10s\n", "apdu", "raw", "ccidkit", "pcsclite", "b/a", "b/c", "b/a(p50)", "b/c(p50)"
         for (s in sizes) {
-            la = lb = lc = lba = lbc = ""
+            la = lb = lc = lba = lbc = pba = pbc = ""
             for (r in rounds) {
                 a = rate[r, "raw-libusb", s]; b = rate[r, "ccidkit", s]; c = rate[r, "pcsclite", s]
                 la = la " " a; lb = lb " " b; lc = lc " " c
                 if (a) lba = lba " " b / a
                 if (c) lbc = lbc " " b / c
+                pb = p50[r, "ccidkit", s]
+                if (pb && p50[r, "raw-libusb", s]) pba = pba " " p50[r, "raw-libusb", s] / pb
+                if (pb && p50[r, "pcsclite", s]) pbc = pbc " " p50[r, "pcsclite", s] / pb
             }
-            printf "%-16s %10.0f %10.0f %10.0f %8.2f %8.2f\n", s, median(la), median(lb), median(lc), median(lba), median(lbc)
+            printf "%-16s %10.0f %10.0f %10.0f %8.2f %8.2f %10.2f %10.2f\n", s, median(la), median(lb), median(lc), median(lba), median(lbc), median(pba), median(pbc)
         }
     }' "$out" | tee -a "$out"
 rm -rf "$work"
