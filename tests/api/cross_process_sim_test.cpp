@@ -222,6 +222,79 @@ TEST_F(SimdCrossProcess, ATransactionHoldsOffTheOtherProcessesBeginAndTransmit) 
     }
 }
 
+// A process alone on the reader transmits without taking the slot's io lock (its I/O pins the
+// device, docs/design/api.md): a newcomer's transaction must still exclude it. A streams
+// transmits; B joins, begins a transaction, sends APDUs and ends it. Every transmit of A that
+// started after B's BeginTransaction returned ends after B's EndTransaction, and A goes on.
+TEST_F(SimdCrossProcess, ALoneProcessStreamingTransmitsIsHeldOffByANewcomersTransaction) {
+    struct Stream {
+        std::atomic<int> stop;
+        std::atomic<int> count;
+        std::int64_t start[20000];
+        std::int64_t end[20000];
+    };
+    void* m = ::mmap(nullptr, sizeof(Stream), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(m, MAP_FAILED);
+    auto* stream = new (m) Stream{};
+    struct Unmap {
+        void* m;
+        ~Unmap() { ::munmap(m, sizeof(Stream)); }
+    } unmap{m};
+    Channel a, b;
+    const pid_t pa = spawn([&] {
+        Card k;
+        if (k.open() != SCARD_S_SUCCESS) return 1;
+        if (k.select_ef() != kSw9000) return 2;
+        a.tell_parent('c');
+        while (!stream->stop.load()) {
+            const int i = stream->count.load();
+            if (i >= 20000) return 3;
+            stream->start[i] = now_ns();
+            if (k.select_ef() != kSw9000) return 4;
+            stream->end[i] = now_ns();
+            stream->count.store(i + 1);
+        }
+        return 0;
+    });
+    ASSERT_EQ(a.from_child(), 'c');
+    // A is alone and streaming.
+    const auto streaming = std::chrono::steady_clock::now() + 5s;
+    while (stream->count.load() < 50 && std::chrono::steady_clock::now() < streaming) std::this_thread::sleep_for(1ms);
+    ASSERT_GE(stream->count.load(), 50) << "A does not stream";
+    const pid_t pb = spawn([&] {
+        Card k;
+        if (k.open() != SCARD_S_SUCCESS) return 1;
+        if (SCardBeginTransaction(k.h) != SCARD_S_SUCCESS) return 2;
+        shared_->t[1][0] = now_ns();
+        for (int i = 0; i < 3; ++i) {
+            if (k.select_ef() != kSw9000) return 3;
+            std::this_thread::sleep_for(20ms);  // A has time to try to get in between
+        }
+        shared_->t[1][1] = now_ns();
+        if (SCardEndTransaction(k.h, SCARD_LEAVE_CARD) != SCARD_S_SUCCESS) return 4;
+        return 0;
+    });
+    EXPECT_EQ(exit_code(pb), 0);
+    const int before_end = stream->count.load();
+    const auto more = std::chrono::steady_clock::now() + 5s;
+    while (stream->count.load() < before_end + 20 && std::chrono::steady_clock::now() < more)
+        std::this_thread::sleep_for(1ms);
+    stream->stop.store(1);
+    EXPECT_EQ(exit_code(pa), 0);
+    const std::int64_t began = shared_->t[1][0], ended = shared_->t[1][1];
+    ASSERT_GT(began, 0);
+    const int n = stream->count.load();
+    EXPECT_GE(n, before_end + 20) << "A did not go on after B's transaction";
+    int inside = 0;
+    for (int i = 0; i < n; ++i) {
+        if (stream->start[i] >= began && stream->start[i] < ended) {
+            ++inside;
+            EXPECT_GE(stream->end[i], ended) << "A's transmit " << i << " ran inside B's transaction";
+        }
+    }
+    EXPECT_LE(inside, 1) << "A's transmits wait for the transaction, one at a time";
+}
+
 // pcsc-lite's SCardConnect waits while any handle holds a transaction on the reader (winscard.c:
 // "wait until a possible transaction is finished", polling hLockId), whoever holds it and even
 // when the card is already powered; pcscd's reader context is global, so this holds across
