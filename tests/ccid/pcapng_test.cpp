@@ -23,6 +23,7 @@
 #include "ccid/reader.h"
 #include "ccid/usb_config.h"
 #include "sim/reader/reader_sim.h"
+#include "sim/reader/shared_reader_sim.h"
 
 using namespace ccidkit;
 using namespace ccidkit::ccid;
@@ -406,6 +407,32 @@ TEST(PcapngRecorder, StartsWithTheDescriptorExchangesThenPairsEverySubmitWithIts
         }
     }
     EXPECT_TRUE(open.empty());
+}
+
+// The claim goes through to the recorded transport (a shared reader hands it between
+// processes), and leaves no trace in the capture.
+TEST(PcapngRecorder, ClaimAndReleaseReachTheRecordedTransport) {
+    const auto config = sim::make_reader_config(ExchangeLevel::ShortApdu);
+    sim::SharedReaderSim shared(config);
+    std::ostringstream out;
+    auto capture = std::make_shared<UsbCapture>(std::make_unique<PcapngWriter>(out), stepping_clock());
+    RecorderOptions options;
+    options.announce_device = false;
+    PcapngRecorder recorder(shared.open_handle(), capture, device_of(config), options);
+    EXPECT_FALSE(recorder.claimed()) << "a handle starts unclaimed";
+    ASSERT_TRUE(recorder.claim());
+    EXPECT_TRUE(recorder.claimed());
+    EXPECT_TRUE(shared.claimed());
+    auto other = shared.open_handle();
+    EXPECT_FALSE(other->claim()) << "claimed through the recorder: busy for the others";
+    recorder.release();
+    EXPECT_FALSE(recorder.claimed());
+    EXPECT_FALSE(shared.claimed());
+    ASSERT_TRUE(other->claim()) << "released for real: another handle can claim";
+    EXPECT_FALSE(recorder.claim());
+    other->release();
+    capture->flush();
+    EXPECT_TRUE(read_urbs(out.str()).empty());
 }
 
 TEST(PcapngRecorder, BulkPayloadsAreTheCcidMessages) {
