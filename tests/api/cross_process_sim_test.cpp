@@ -240,7 +240,7 @@ TEST_F(SimdCrossProcess, ALoneProcessStreamingTransmitsIsHeldOffByANewcomersTran
         void* m;
         ~Unmap() { ::munmap(m, sizeof(Stream)); }
     } unmap{m};
-    Channel a, b;
+    Channel a;
     const pid_t pa = spawn([&] {
         Card k;
         if (k.open() != SCARD_S_SUCCESS) return 1;
