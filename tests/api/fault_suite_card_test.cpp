@@ -164,6 +164,14 @@ TEST_F(CardFaults, ReaderHardwareErrorDeactivatesTheCard) {
     // The card was deactivated under the session: libccid's IFD_COMMUNICATION_ERROR.
     EXPECT_EQ(rc, SCARD_E_NOT_TRANSACTED) << std::hex << rc;
     EXPECT_LT(took, 5s);
+    // The transmit can fail (the card is inactive) before the event thread has read the
+    // notification; read after the reset below, it would end the new session too (the driver
+    // does not tell which session a HardwareError belongs to). Let it arrive first.
+    const auto delivered = std::chrono::steady_clock::now() + 5s;
+    while (sim().stats().interrupts[0x51] == 0 && std::chrono::steady_clock::now() < delivered)
+        std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(sim().stats().interrupts[0x51], 1u) << "RDR_to_PC_HardwareError not read";
+    std::this_thread::sleep_for(100ms);  // the event thread applies it right after reading it
     ASSERT_EQ(SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_RESET_CARD, &active), SCARD_S_SUCCESS);
     expect_echo_works();
 }
