@@ -81,7 +81,7 @@ LONG Service::acquire(Lock& lk, SCARDHANDLE h, const Access& access, std::shared
                     r.busy = true;
                     token = hs->reader;
                     io_enter(lk, r);
-                    continue;  // xio_enter may have released the lock: check again
+                    continue;  // io_enter may have released the lock: check again
                 }
             }
         }
