@@ -143,6 +143,16 @@ std::expected<std::uint16_t, int> FfsBridge::max_packet(int fd) const {
     return mps == 0 ? std::uint16_t{64} : mps;
 }
 
+std::expected<std::uint16_t, int> FfsBridge::max_packet(int fd, PacketSizeCache& cache) const {
+    // Read the count before asking: an enable that lands in between makes the next call ask again.
+    const std::uint64_t enables = counters_.enables.load() + counters_.disables.load();
+    if (cache.enables == enables && cache.value != 0) return cache.value;
+    auto mps = max_packet(fd);
+    if (!mps) return mps;
+    cache = PacketSizeCache{enables, *mps};
+    return *mps;
+}
+
 void FfsBridge::run_ep0() {
     std::array<usb_functionfs_event, 4> events{};
     while (!stopping_) {
@@ -220,8 +230,8 @@ void FfsBridge::handle_setup(const void* raw) {
     (void)!::read(ep0_, nullptr, 0);  // status stage: acknowledge
 }
 
-std::expected<Bytes, int> FfsBridge::read_message() {
-    auto mps = max_packet(bulk_out_);
+std::expected<Bytes, int> FfsBridge::read_message(PacketSizeCache& cache) {
+    auto mps = max_packet(bulk_out_, cache);
     if (!mps) return std::unexpected(mps.error());
     Bytes message(*mps);
     ssize_t n = ::read(bulk_out_, message.data(), message.size());
@@ -245,8 +255,9 @@ std::expected<Bytes, int> FfsBridge::read_message() {
 }
 
 void FfsBridge::run_bulk_out() {
+    PacketSizeCache packet_size;
     while (!stopping_) {
-        auto message = read_message();
+        auto message = read_message(packet_size);
         if (!message) {
             if (message.error() != EINTR) {
                 log(fmt::format("bulk OUT: {}", std::strerror(message.error())));
@@ -289,6 +300,7 @@ bool FfsBridge::write_transfer(int fd, ByteView data, std::uint16_t max_packet, 
 
 void FfsBridge::run_bulk_in() {
     std::vector<std::uint8_t> buffer(kBulkInBuffer);
+    PacketSizeCache packet_size;
     while (!stopping_) {
         auto dev = provider_();
         if (!dev) {
@@ -315,7 +327,7 @@ void FfsBridge::run_bulk_in() {
             }
             continue;
         }
-        auto mps = max_packet(bulk_in_);
+        auto mps = max_packet(bulk_in_, packet_size);
         if (!mps) continue;  // interrupted while waiting for the host: the reply is dropped
         if (write_transfer(bulk_in_, ByteView(buffer).first(*n), *mps, true)) ++counters_.bulk_in_messages;
     }
@@ -323,6 +335,7 @@ void FfsBridge::run_bulk_in() {
 
 void FfsBridge::run_interrupt() {
     std::array<std::uint8_t, 64> buffer{};
+    PacketSizeCache packet_size;
     while (!stopping_) {
         auto dev = provider_();
         if (!dev) {
@@ -334,7 +347,7 @@ void FfsBridge::run_interrupt() {
             if (n.error() == ccid::TransportError::NoDevice) std::this_thread::sleep_for(10ms);
             continue;
         }
-        auto mps = max_packet(int_in_);
+        auto mps = max_packet(int_in_, packet_size);
         if (!mps) continue;
         if (write_transfer(int_in_, ByteView(buffer).first(*n), *mps, false)) ++counters_.interrupt_messages;
     }

@@ -70,7 +70,15 @@ private:
     void handle_setup(const void* setup);
     // wMaxPacketSize of an endpoint at the current speed; waits until it is enabled.
     std::expected<std::uint16_t, int> max_packet(int fd) const;
-    std::expected<Bytes, int> read_message();
+    // The same, asked once per enable: the answer changes only when the host enables the
+    // function again (maybe at another speed), and the ioctl was two system calls per APDU.
+    // Each endpoint thread keeps its own cache.
+    struct PacketSizeCache {
+        std::uint64_t enables = ~std::uint64_t{0};
+        std::uint16_t value = 0;
+    };
+    std::expected<std::uint16_t, int> max_packet(int fd, PacketSizeCache& cache) const;
+    std::expected<Bytes, int> read_message(PacketSizeCache& cache);
     bool write_transfer(int fd, ByteView data, std::uint16_t max_packet, bool zlp);
     void log(const std::string& text) const;
     void spawn(Worker& w, void (FfsBridge::*body)());

@@ -54,11 +54,16 @@ ReaderSim::~ReaderSim() = default;
 // ---------------------------------------------------------------------------------------------
 // Bookkeeping
 
+void ReaderSim::wake_all() {
+    bulk_cv_.notify_all();
+    interrupt_cv_.notify_all();
+}
+
 bool ReaderSim::count_call() {
     ++calls_;
     if (faults_.disappear_after_calls && calls_ > *faults_.disappear_after_calls && !gone_) {
         gone_ = true;
-        cv_.notify_all();
+        wake_all();
     }
     return !gone_;
 }
@@ -77,7 +82,7 @@ void ReaderSim::queue_reply(Bytes reply) {
     if (trace_) trace_(TraceEvent::BulkIn, reply);
     if (!reply.empty()) ++stats_.replied[reply[0]];
     replies_.push_back(std::move(reply));
-    cv_.notify_all();
+    bulk_cv_.notify_all();
 }
 
 void ReaderSim::queue_final(Bytes reply, std::uint8_t command_type) {
@@ -247,10 +252,10 @@ std::expected<void, TransportError> ReaderSim::bulk_out(ByteView message, ccid::
         if (gone_) return std::unexpected(TransportError::NoDevice);
         if (generation != cancel_generation_) return std::unexpected(TransportError::Cancelled);
         if (Clock::now() >= deadline) return std::unexpected(TransportError::Timeout);
-        cv_.wait_until(lock, deadline);
+        bulk_cv_.wait_until(lock, deadline);
     }
     accept_command(message);
-    cv_.notify_all();
+    bulk_cv_.notify_all();
     return {};
 }
 
@@ -275,7 +280,7 @@ std::expected<std::size_t, TransportError> ReaderSim::bulk_in(std::span<std::uin
         }
         if (!replies_.empty()) break;
         if (Clock::now() >= deadline) return std::unexpected(TransportError::Timeout);
-        cv_.wait_until(lock, deadline);
+        bulk_cv_.wait_until(lock, deadline);
     }
 
     const Bytes& message = replies_.front();
@@ -286,7 +291,7 @@ std::expected<std::size_t, TransportError> ReaderSim::bulk_in(std::span<std::uin
         std::copy_n(message.begin() + static_cast<std::ptrdiff_t>(reply_offset_), remaining, buffer.begin());
         replies_.pop_front();
         reply_offset_ = 0;
-        cv_.notify_all();
+        bulk_cv_.notify_all();
         return remaining;
     }
     if (packet != 0 && !buffer.empty() && buffer.size() % packet == 0) {
@@ -298,7 +303,7 @@ std::expected<std::size_t, TransportError> ReaderSim::bulk_in(std::span<std::uin
     // A packet did not fit: the host controller reports an overflow and the data are lost.
     replies_.pop_front();
     reply_offset_ = 0;
-    cv_.notify_all();
+    bulk_cv_.notify_all();
     return std::unexpected(TransportError::Overflow);
 }
 
@@ -318,7 +323,7 @@ void ReaderSim::note_slot_change(std::uint8_t slot) {
     changed_[slot] = true;
     const bool pending = std::ranges::any_of(interrupts_, [](const InterruptItem& i) { return i.coalesced; });
     if (!pending) interrupts_.push_back(InterruptItem{true, {}});
-    cv_.notify_all();
+    interrupt_cv_.notify_all();
 }
 
 std::expected<std::size_t, TransportError> ReaderSim::interrupt_in(std::span<std::uint8_t> buffer,
@@ -333,7 +338,7 @@ std::expected<std::size_t, TransportError> ReaderSim::interrupt_in(std::span<std
         if (generation != cancel_generation_) return std::unexpected(TransportError::Cancelled);
         if (!interrupts_.empty()) break;
         if (Clock::now() >= deadline) return std::unexpected(TransportError::Timeout);
-        cv_.wait_until(lock, deadline);
+        interrupt_cv_.wait_until(lock, deadline);
     }
     InterruptItem item = std::move(interrupts_.front());
     interrupts_.pop_front();
@@ -384,7 +389,7 @@ std::expected<void, TransportError> ReaderSim::control_out(const ccid::ControlSe
             ++i;
         }
     }
-    cv_.notify_all();
+    wake_all();
     return {};
 }
 
@@ -398,7 +403,7 @@ std::expected<void, TransportError> ReaderSim::clear_halt() {
 void ReaderSim::cancel() {
     Lock lock(mutex_);
     ++cancel_generation_;
-    cv_.notify_all();
+    wake_all();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,7 +432,7 @@ std::shared_ptr<SimCard> ReaderSim::remove_card(std::uint8_t slot) {
         ++epochs_[slot];
         note_slot_change(slot);
     }
-    cv_.notify_all();
+    wake_all();
     return card;
 }
 
@@ -442,7 +447,7 @@ void ReaderSim::set_faults(const ReaderFaults& faults) {
     Lock lock(mutex_);
     faults_ = faults;
     calls_ = 0;
-    cv_.notify_all();
+    wake_all();
 }
 
 ReaderFaults ReaderSim::faults() const {
@@ -465,7 +470,7 @@ void ReaderSim::inject_hardware_error(std::uint8_t slot, std::uint8_t code) {
             ++i;
         }
     }
-    cv_.notify_all();
+    wake_all();
 }
 
 void ReaderSim::inject_slot_change_storm(std::size_t count) {
@@ -474,13 +479,13 @@ void ReaderSim::inject_slot_change_storm(std::size_t count) {
     for (std::size_t i = 0; i < std::min(count, kMaxStorm); ++i) {
         interrupts_.push_back(InterruptItem{false, notify_message(true)});
     }
-    cv_.notify_all();
+    wake_all();
 }
 
 void ReaderSim::disconnect() {
     Lock lock(mutex_);
     gone_ = true;
-    cv_.notify_all();
+    wake_all();
 }
 
 bool ReaderSim::disconnected() const {

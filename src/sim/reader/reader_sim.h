@@ -34,7 +34,8 @@
 //    when the buffer is full); any other buffer too small gets Overflow and the message is lost.
 //  - control_in/out answer ABORT, GET_CLOCK_FREQUENCIES and GET_DATA_RATES; anything else
 //    (and the lists when they are empty) stalls.
-//  - Blocking calls wait on a condition variable until something is there, the timeout, or
+//  - Blocking calls wait on a condition variable (one for the bulk pipe, one for the interrupt
+//    pipe) until something is there, the timeout, or
 //    cancel() (Cancelled; calls made after cancel() are not affected).
 //
 // Thread-safe: every method may be called from any thread (typically one thread on the bulk
@@ -138,6 +139,7 @@ private:
     using Lock = std::unique_lock<std::mutex>;
 
     bool count_call();  // false: the device is gone
+    void wake_all();    // every waiter re-checks (device gone, cancel, faults, cards)
     void accept_command(ByteView message);
     void queue_reply(Bytes reply);
     void queue_final(Bytes reply, std::uint8_t command_type);
@@ -151,7 +153,10 @@ private:
 
     const ReaderSimConfig config_;
     mutable std::mutex mutex_;
-    std::condition_variable cv_;
+    // Bulk and interrupt waiters sleep apart: on a gadget every bulk message used to wake the
+    // interrupt thread too, two needless context switches per APDU.
+    std::condition_variable bulk_cv_;       // bulk_in (a reply) and bulk_out (queue space)
+    std::condition_variable interrupt_cv_;  // interrupt_in
 
     std::vector<ReaderSlot> slots_;
     std::vector<std::uint64_t> epochs_;          // bumped at every insertion/removal
