@@ -65,6 +65,7 @@ Exchange::Exchange(Transport& transport, std::size_t max_message_length, Exchang
 
 std::expected<void, ReaderError> Exchange::send(ByteView message, Millis timeout, std::string_view what) {
     trace("->", message);
+    if (limits_.read_ahead) transport_.prepare_bulk_in(buffer_.size());
     auto sent = transport_.bulk_out(message, timeout);
     if (sent) return {};
     if (sent.error() == TransportError::Stall) (void)transport_.clear_halt();

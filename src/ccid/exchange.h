@@ -35,6 +35,9 @@ struct ExchangeLimits {
     Millis max_total_wait{5 * 60 * 1000};      // per command, time extensions included
     Millis abort_timeout{1000};                // wait for the PC_to_RDR_Abort reply
     bool abort_on_timeout = true;
+    // Tell the transport before each command that its reply will be read next
+    // (Transport::prepare_bulk_in). Off with the no_bulk_in_read_ahead quirk.
+    bool read_ahead = true;
 };
 
 struct ExchangeStats {

@@ -120,6 +120,8 @@ public:
     std::uint16_t bulk_in_max_packet() const override { return inner_.bulk_in_max_packet(); }
     std::uint8_t interface_number() const override { return inner_.interface_number(); }
     void cancel() override { inner_.cancel(); }
+    // Passed through: the capture records the reply when bulk_in returns it, as before.
+    void prepare_bulk_in(std::size_t length) override { inner_.prepare_bulk_in(length); }
     // The claim is the wrapped transport's: a recorded reader can still be shared between
     // processes (api/shared_device.h). Claims are not USB traffic, so nothing is recorded.
     std::expected<void, TransportError> claim() override { return inner_.claim(); }

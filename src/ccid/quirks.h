@@ -65,6 +65,10 @@ struct Quirks {
     std::optional<std::uint16_t> min_firmware;
     // The interface is vendor class (0xFF) but carries a CCID descriptor: enumerate it.
     bool vendor_class_ccid = false;
+    // Read each reply only after its command has gone out (no bulk-IN transfer queued ahead
+    // of the bulk-OUT one; Transport::prepare_bulk_in), for firmware that mishandles an IN
+    // token arriving before the command.
+    bool no_bulk_in_read_ahead = false;
     bool operator==(const Quirks&) const = default;
 };
 

@@ -35,6 +35,7 @@ std::string_view key_name(QuirkField f) {
         case QuirkField::no_nad: return "no_nad";
         case QuirkField::min_firmware: return "min_firmware";
         case QuirkField::vendor_class_ccid: return "vendor_class_ccid";
+        case QuirkField::no_bulk_in_read_ahead: return "no_bulk_in_read_ahead";
     }
     return "?";
 }
@@ -181,6 +182,7 @@ constexpr std::array<KeySpec, kQuirkFieldCount> kKeySpecs = {{
     {QuirkField::no_nad, 0, 0},
     {QuirkField::min_firmware, 0, 0xFFFF},
     {QuirkField::vendor_class_ccid, 0, 0},
+    {QuirkField::no_bulk_in_read_ahead, 0, 0},
 }};
 
 const KeySpec* find_key(std::string_view key) {

@@ -49,8 +49,9 @@ enum class QuirkField : std::uint8_t {
     no_nad,
     min_firmware,
     vendor_class_ccid,
+    no_bulk_in_read_ahead,
 };
-inline constexpr std::size_t kQuirkFieldCount = 22;
+inline constexpr std::size_t kQuirkFieldCount = 23;
 using QuirkFieldSet = std::bitset<kQuirkFieldCount>;
 
 constexpr std::size_t index_of(QuirkField f) { return static_cast<std::size_t>(f); }
@@ -86,6 +87,7 @@ decltype(auto) visit_quirk_field(Q& q, QuirkField f, Fn&& fn) {
         case QuirkField::no_nad: return fn(q.no_nad);
         case QuirkField::min_firmware: return fn(q.min_firmware);
         case QuirkField::vendor_class_ccid: return fn(q.vendor_class_ccid);
+        case QuirkField::no_bulk_in_read_ahead: return fn(q.no_bulk_in_read_ahead);
     }
     return fn(q.vendor_class_ccid);  // unreachable for valid enumerators
 }

@@ -261,6 +261,9 @@ std::string describe_field(const Quirks& q, QuirkField f) {
         case QuirkField::vendor_class_ccid:
             return q.vendor_class_ccid ? std::string("vendor-class (0xFF) interface used as a CCID reader")
                                        : std::string("vendor-class interface not used");
+        case QuirkField::no_bulk_in_read_ahead:
+            return q.no_bulk_in_read_ahead ? std::string("each reply read only after its command has gone out")
+                                           : std::string("reply read queued before each command");
     }
     return "?";
 }

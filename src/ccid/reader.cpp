@@ -23,6 +23,12 @@ constexpr std::size_t kInterruptBufferSize = 128;
 
 Millis scaled(Millis t, unsigned factor) { return stretched(t, std::max(1u, factor)); }
 
+ExchangeLimits exchange_limits(const ReaderOptions& options) {
+    ExchangeLimits limits = options.exchange;
+    if (options.quirks.no_bulk_in_read_ahead) limits.read_ahead = false;
+    return limits;
+}
+
 }  // namespace
 
 std::expected<std::unique_ptr<Reader>, ReaderError> Reader::open(std::unique_ptr<Transport> transport,
@@ -44,7 +50,7 @@ Reader::Reader(std::unique_ptr<Transport> transport, ReaderCaps caps, ReaderOpti
     : transport_(std::move(transport)),
       caps_(std::move(caps)),
       options_(std::move(options)),
-      exchange_(*transport_, caps_.max_message_length, options_.exchange) {
+      exchange_(*transport_, caps_.max_message_length, exchange_limits(options_)) {
     use_interrupt_ = transport_->has_interrupt_in() && !options_.quirks.ignore_interrupt_endpoint &&
                      !options_.quirks.poll_slot_status;
     present_.assign(caps_.slot_count, false);

@@ -73,6 +73,14 @@ public:
     // Wakes every blocked call on this transport with TransportError::Cancelled. Thread-safe.
     virtual void cancel() = 0;
 
+    // Said before a bulk_out whose reply will be read next, into a buffer of `length` bytes.
+    // A transport may start that read now, so that the reply never waits for the host to ask
+    // for it (on USB: the IN transfer is queued before the OUT one, and the host process wakes
+    // once per command instead of twice). The next bulk_in returns what that read got, and its
+    // errors. A read started this way and never collected is dropped by cancel(), release() and
+    // close(). Default: nothing (every bulk_in reads when called).
+    virtual void prepare_bulk_in(std::size_t /*length*/) {}
+
     // Exclusive use of the interface, with the rule of a USB interface claim: at most one
     // holder at a time across every process; bulk, interrupt and class control transfers of a
     // handle that does not hold the claim fail with Busy. Several processes share one reader by

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 
 #include "ccid/quirks_lookup.h"
 #include "ccid/reader.h"
@@ -26,6 +28,8 @@ public:
         {
             std::lock_guard lock(mutex_);
             sent_.emplace_back(message.begin(), message.end());
+            if (prepared_) ++prepared_sends_;
+            prepared_.reset();
         }
         return sim_->bulk_out(message, timeout);
     }
@@ -55,8 +59,22 @@ public:
     std::uint16_t bulk_in_max_packet() const override { return sim_->bulk_in_max_packet(); }
     std::uint8_t interface_number() const override { return sim_->interface_number(); }
     void cancel() override { sim_->cancel(); }
+    void prepare_bulk_in(std::size_t length) override {
+        std::lock_guard lock(mutex_);
+        prepared_ = length;
+        min_prepared_length_ = std::min(min_prepared_length_, length);
+    }
 
     sim::ReaderSim& sim() { return *sim_; }
+    // bulk_out calls announced by prepare_bulk_in just before them.
+    std::size_t prepared_sends() const {
+        std::lock_guard lock(mutex_);
+        return prepared_sends_;
+    }
+    std::size_t min_prepared_length() const {
+        std::lock_guard lock(mutex_);
+        return min_prepared_length_;
+    }
     std::vector<Bytes> sent() const {
         std::lock_guard lock(mutex_);
         return sent_;
@@ -81,6 +99,9 @@ private:
     std::vector<Bytes> sent_;
     Millis max_bulk_in_timeout_{0};
     std::size_t interrupt_reads_ = 0;
+    std::optional<std::size_t> prepared_;
+    std::size_t prepared_sends_ = 0;
+    std::size_t min_prepared_length_ = SIZE_MAX;
 };
 
 ReaderOptions options_with(const Quirks& quirks) {
@@ -382,6 +403,24 @@ TEST(QuirkEffect, PollSlotStatusEvenWithAnInterruptPipe) {
             EXPECT_EQ(events->source, EventSource::Polling);
         }
     }
+}
+
+TEST(QuirkEffect, NoBulkInReadAhead) {
+    // By default every command is announced (the reply's read may start before it goes out),
+    // with a buffer that holds the largest reply; the quirk sends commands unannounced.
+    Quirks q;
+    q.no_bulk_in_read_ahead = true;
+    Rig without = open_rig(sim::make_reader_config(ExchangeLevel::ShortApdu), sim::SimCard::t1_default(), options_with({}));
+    Rig with = open_rig(sim::make_reader_config(ExchangeLevel::ShortApdu), sim::SimCard::t1_default(), options_with(q));
+    for (Rig* rig : {&without, &with}) {
+        ASSERT_TRUE(rig->slot().power_on());
+        ASSERT_TRUE(rig->slot().transmit(kEcho2));
+    }
+    EXPECT_GE(without.wire->sent().size(), 2u);
+    EXPECT_EQ(without.wire->prepared_sends(), without.wire->sent().size());
+    EXPECT_GE(without.wire->min_prepared_length(), without.reader->caps().max_message_length);
+    EXPECT_GE(with.wire->sent().size(), 2u);
+    EXPECT_EQ(with.wire->prepared_sends(), 0u);
 }
 
 TEST(QuirkEffect, IgnoreInterruptEndpoint) {

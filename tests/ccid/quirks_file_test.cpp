@@ -79,6 +79,8 @@ std::vector<KeyCase> key_cases() {
         {"no_nad", QuirkField::no_nad, [](const Quirks& q) { return q.no_nad; }},
         {"min_firmware=5.16", QuirkField::min_firmware, [](const Quirks& q) { return q.min_firmware == std::uint16_t{0x0516}; }},
         {"vendor_class_ccid", QuirkField::vendor_class_ccid, [](const Quirks& q) { return q.vendor_class_ccid; }},
+        {"no_bulk_in_read_ahead", QuirkField::no_bulk_in_read_ahead,
+         [](const Quirks& q) { return q.no_bulk_in_read_ahead; }},
     };
 }
 

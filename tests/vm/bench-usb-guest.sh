@@ -71,6 +71,16 @@ run_ours() {
     env -u CCID_VIRTUAL_READERS LD_LIBRARY_PATH="$build" "$build/tests/pcsc_bench" ccidkit "$seconds" \
         | sed -n "s/^bench /bench r$r /p" | tee -a "$out"
 }
+# With CCIDKIT_BENCH_NO_READ_AHEAD=1, also (b) with the no_bulk_in_read_ahead quirk (each reply
+# read only after its command went out), labelled ccidkit-no-read-ahead: what the read-ahead
+# (docs/design/usb.md) is worth, in the same rounds.
+run_ours_no_read_ahead() {
+    [ "${CCIDKIT_BENCH_NO_READ_AHEAD:-0}" = 1 ] || return 0
+    echo "1209:cc1d no_bulk_in_read_ahead" > "$work/quirks"
+    env -u CCID_VIRTUAL_READERS CCIDKIT_QUIRKS_FILE="$work/quirks" LD_LIBRARY_PATH="$build" \
+        "$build/tests/pcsc_bench" ccidkit "$seconds" \
+        | sed -n "s/^bench \([^ ]*\) /bench r$r ccidkit-no-read-ahead /p" | tee -a "$out"
+}
 run_pcsclite() {
     [ $have_pcscd = 1 ] || return 0
     start_pcscd
@@ -81,9 +91,9 @@ run_pcsclite() {
 r=1
 while [ $r -le "$rounds" ]; do
     if [ $((r % 2)) = 1 ]; then
-        run_raw; run_ours; run_pcsclite
+        run_raw; run_ours; run_ours_no_read_ahead; run_pcsclite
     else
-        run_pcsclite; run_ours; run_raw
+        run_pcsclite; run_ours_no_read_ahead; run_ours; run_raw
     fi
     r=$((r + 1))
 done
@@ -120,6 +130,15 @@ awk '
                 if (pb && p50[r, "pcsclite", s]) pbc = pbc " " p50[r, "pcsclite", s] / pb
             }
             printf "%-16s %10.0f %10.0f %10.0f %8.2f %8.2f %10.2f %10.2f\n", s, median(la), median(lb), median(lc), median(lba), median(lbc), median(pba), median(pbc)
+        }
+        for (s in sizes) {
+            ln = lbn = ""
+            for (r in rounds) {
+                n = rate[r, "ccidkit-no-read-ahead", s]
+                if (!n) continue
+                ln = ln " " n; lbn = lbn " " rate[r, "ccidkit", s] / n
+            }
+            if (ln != "") printf "%-16s ccidkit without read-ahead %.0f/s; ccidkit with / without: %.2f\n", s, median(ln), median(lbn)
         }
     }' "$out" | tee -a "$out"
 rm -rf "$work"

@@ -16,6 +16,7 @@
 #include "ccid/message_interrupts.h"
 #include "ccid/slot_error.h"
 #include "ccid/usb/usb_hotplug.h"
+#include "ccid/usb/usb_packet_rules.h"
 #include "sim/card/sim_card.h"
 #include "sim/reader/reader_config.h"
 #include "vm_apdu.h"
@@ -192,6 +193,84 @@ TEST(GadgetSmoke, UnplugDuringABulkInEndsItWithNoDevice) {
     EXPECT_EQ(again.error(), TransportError::NoDevice);
     EXPECT_TRUE(wait_reader_gone(kGadgetVid, kGadgetPid));
     t->close();
+}
+
+TEST(GadgetSmoke, ReadAheadQueuedBeforeTheCommandCarriesItsReply) {
+    // Transport::prepare_bulk_in queues the bulk-IN transfer before the command goes out; the
+    // next bulk_in collects it. Each way it can end must leave the pipe as a plain read would.
+    CCIDKIT_VM_ONLY();
+    auto g = plug_gadget({"--level", "short"});
+    ASSERT_TRUE(g);
+    auto t = open_candidate(g.candidate);
+    ASSERT_TRUE(t);
+    const std::size_t max = max_message(g.candidate);
+    std::vector<std::uint8_t> buffer(ccid::usb::round_up_to_packets(max, t->bulk_in_max_packet()));
+    auto send = [&](std::uint8_t seq) {
+        return t->bulk_out(ccid::encode(ccid::pc_to_rdr::GetSlotStatus{0, seq}), Millis{5000});
+    };
+    auto reply_seq = [&](const std::expected<std::size_t, TransportError>& n) -> int {
+        if (!n) return -1;
+        auto m = ccid::decode_response(ByteView(buffer).first(*n), max);
+        return m ? ccid::seq_of(*m) : -2;
+    };
+
+    // Collected: the reply arrives through the queued transfer.
+    t->prepare_bulk_in(buffer.size());
+    ASSERT_TRUE(send(1));
+    EXPECT_EQ(reply_seq(t->bulk_in(buffer, Millis{10000})), 1);
+
+    // No reply: the collecting bulk_in times out like a plain one, and the pipe works after.
+    ASSERT_EQ(g.process->command("fault silent 1"), "ok");
+    t->prepare_bulk_in(buffer.size());
+    ASSERT_TRUE(send(2));
+    const auto start = Clock::now();
+    auto silent = t->bulk_in(buffer, Millis{300});
+    ASSERT_FALSE(silent);
+    EXPECT_EQ(silent.error(), TransportError::Timeout);
+    EXPECT_LT(Clock::now() - start, scaled(Millis{5000}));
+    t->prepare_bulk_in(buffer.size());
+    ASSERT_TRUE(send(3));
+    EXPECT_EQ(reply_seq(t->bulk_in(buffer, Millis{10000})), 3);
+
+    // cancel() between queueing and collecting: calls made after it run as usual.
+    t->prepare_bulk_in(buffer.size());
+    t->cancel();
+    ASSERT_TRUE(send(4));
+    EXPECT_EQ(reply_seq(t->bulk_in(buffer, Millis{10000})), 4);
+
+    // Released with a read-ahead nobody collected (the interface goes to another owner): it
+    // is cancelled with the claim, and after the claim comes back the pipe works (the stale
+    // transfer is not taken for the next reply).
+    t->prepare_bulk_in(buffer.size());
+    t->release();
+    EXPECT_FALSE(t->claimed());
+    ASSERT_TRUE(t->claim());
+    t->prepare_bulk_in(buffer.size());
+    ASSERT_TRUE(send(5));
+    EXPECT_EQ(reply_seq(t->bulk_in(buffer, Millis{10000})), 5);
+
+    // A stalled endpoint ends the queued transfer with Stall; the reply follows the clear.
+    ASSERT_EQ(g.process->command("fault stalls 1"), "ok");
+    t->prepare_bulk_in(buffer.size());
+    ASSERT_TRUE(send(6));
+    auto stalled = t->bulk_in(buffer, Millis{10000});
+    ASSERT_FALSE(stalled);
+    EXPECT_EQ(stalled.error(), TransportError::Stall);
+    ASSERT_TRUE(t->clear_halt());
+    EXPECT_EQ(reply_seq(t->bulk_in(buffer, Millis{10000})), 6);
+
+    // A second announcement while one is queued keeps the first (one transfer at a time).
+    t->prepare_bulk_in(buffer.size());
+    t->prepare_bulk_in(buffer.size());
+    ASSERT_TRUE(send(7));
+    EXPECT_EQ(reply_seq(t->bulk_in(buffer, Millis{10000})), 7);
+
+    // Closed with one queued: close() reaps it before the handle goes, promptly.
+    t->prepare_bulk_in(buffer.size());
+    const auto closing = Clock::now();
+    t->close();
+    EXPECT_LT(Clock::now() - closing, scaled(Millis{5000}));
+    EXPECT_EQ(g.process->stop(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

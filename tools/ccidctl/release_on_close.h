@@ -44,6 +44,7 @@ public:
     std::uint16_t bulk_in_max_packet() const override { return inner_->bulk_in_max_packet(); }
     std::uint8_t interface_number() const override { return inner_->interface_number(); }
     void cancel() override { inner_->cancel(); }
+    void prepare_bulk_in(std::size_t length) override { inner_->prepare_bulk_in(length); }
     std::expected<void, ccid::TransportError> claim() override { return inner_->claim(); }
     void release() override { inner_->release(); }
     bool claimed() const override { return inner_->claimed(); }

@@ -33,6 +33,17 @@ std::uint8_t interface_request_type(std::uint8_t requested, std::uint8_t directi
 
 }  // namespace
 
+// The bulk-IN transfer queued by prepare_bulk_in(), reused from command to command. `state` is
+// under mutex_; the rest belongs to whoever moved it out of Idle.
+struct LibusbTransport::ReadAhead {
+    enum class State { Idle, Queued, Collecting };
+    TransferPtr transfer;
+    std::vector<std::uint8_t> buffer;
+    TransferWait wait;
+    State state = State::Idle;
+    std::uint64_t generation = 0;  // cancel_generation_ when it was queued
+};
+
 // Admits one call: refuses it once the transport is closing or the device is gone, and counts
 // it so that close() can wait until it has returned.
 class LibusbTransport::CallScope {
@@ -196,7 +207,108 @@ std::expected<std::size_t, TransportError> LibusbTransport::bulk_in(std::span<st
     CallScope call(*this);
     if (!call.admitted()) return std::unexpected(call.refusal());
     if (!reader_.bulk_in) return std::unexpected(TransportError::NotSupported);
+    if (auto collected = collect_read_ahead(buffer, call.generation(), timeout)) return *collected;
     return receive(*reader_.bulk_in, LIBUSB_TRANSFER_TYPE_BULK, buffer, call.generation(), timeout);
+}
+
+void LibusbTransport::prepare_bulk_in(std::size_t length) {
+    CallScope call(*this);
+    if (!call.admitted() || !reader_.bulk_in || length == 0 || length > kMaxTransferBytes) return;
+    std::lock_guard lock(mutex_);
+    if (gone_.load() || call.generation() != cancel_generation_) return;
+    if (!read_ahead_) {
+        auto fresh = std::make_unique<ReadAhead>();
+        fresh->transfer.reset(libusb_alloc_transfer(0));
+        if (!fresh->transfer) return;
+        read_ahead_ = std::move(fresh);
+    }
+    ReadAhead& ra = *read_ahead_;
+    if (ra.state != ReadAhead::State::Idle) return;  // the one queued takes the next reply
+    const InPlan plan = plan_in_transfer(length, reader_.bulk_in->max_packet_size);
+    ra.buffer.resize(plan.request_length);
+    {
+        // Taking the lock waits until the previous use's callback has let go of it.
+        std::lock_guard wait_lock(ra.wait.mutex);
+        ra.wait.completed = 0;
+        ra.wait.poked = false;
+    }
+    // No libusb timeout: the bulk_in() that collects it applies its own deadline (and libusb
+    // has no timer to arm).
+    libusb_fill_bulk_transfer(ra.transfer.get(), handle_, reader_.bulk_in->address, ra.buffer.data(),
+                              static_cast<int>(plan.request_length), on_transfer_done, &ra.wait, 0);
+    if (const int r = libusb_submit_transfer(ra.transfer.get()); r != LIBUSB_SUCCESS) {
+        // The next bulk_in() reads as usual and meets the same error if it lasts.
+        spdlog::trace("usb: read-ahead on endpoint {:#04x} not queued: {}", reader_.bulk_in->address,
+                      libusb_error_name(r));
+        note_error(from_libusb_error(r));
+        return;
+    }
+    ra.state = ReadAhead::State::Queued;
+    ra.generation = call.generation();
+    in_flight_.push_back({ra.transfer.get(), &ra.wait});
+}
+
+std::optional<std::expected<std::size_t, TransportError>> LibusbTransport::collect_read_ahead(
+    std::span<std::uint8_t> buffer, std::uint64_t generation, Millis timeout) {
+    ReadAhead* ra = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        if (!read_ahead_ || read_ahead_->state != ReadAhead::State::Queued) return std::nullopt;
+        ra = read_ahead_.get();
+        ra->state = ReadAhead::State::Collecting;
+    }
+    using Clock = EventLoopShare::Clock;
+    constexpr auto kForeground = EventLoopShare::Priority::Foreground;
+    // A cancel() since it was queued has cancelled it already; otherwise wait for the reply.
+    const bool cancelled_before = ra->generation != generation;
+    bool timed_out = false;
+    if (!cancelled_before && !events_.wait(ra->wait, kForeground, Clock::now() + std::max(timeout, Millis(1)))) {
+        timed_out = true;
+        libusb_cancel_transfer(ra->transfer.get());
+    }
+    // A cancelled transfer always completes: never reuse one libusb still owns.
+    while (!events_.wait(ra->wait, kForeground, Clock::now() + kCompletionGrace)) {
+    }
+
+    std::optional<std::expected<std::size_t, TransportError>> result;
+    const std::size_t got = static_cast<std::size_t>(std::max(ra->transfer->actual_length, 0));
+    if (ra->transfer->status == LIBUSB_TRANSFER_COMPLETED) {
+        // A reply that arrived before a cancel or a timeout is kept: it is the device's answer.
+        if (got > buffer.size()) {
+            spdlog::debug("usb: endpoint {:#04x} sent {} bytes for a {}-byte buffer", ra->transfer->endpoint, got,
+                          buffer.size());
+            result = std::unexpected(TransportError::Overflow);
+        } else {
+            if (got != 0) std::memcpy(buffer.data(), ra->buffer.data(), got);
+            result = got;
+        }
+    } else {
+        TransportError e = from_transfer_status(ra->transfer->status).value_or(TransportError::Io);
+        if (e == TransportError::Cancelled && timed_out) e = TransportError::Timeout;
+        if (!(e == TransportError::Cancelled && cancelled_before)) {
+            spdlog::trace("usb: read-ahead on endpoint {:#04x} ended: {}", ra->transfer->endpoint, to_string(e));
+            note_error(e);
+            result = std::unexpected(e);
+        }
+        // else: cancelled by a cancel() made before this call, which must read as usual.
+    }
+    std::lock_guard lock(mutex_);
+    std::erase_if(in_flight_, [&](const InFlight& f) { return f.transfer == ra->transfer.get(); });
+    ra->state = ReadAhead::State::Idle;
+    return result;
+}
+
+void LibusbTransport::reap_read_ahead() {
+    if (!read_ahead_ || read_ahead_->state != ReadAhead::State::Queued) return;
+    ReadAhead& ra = *read_ahead_;
+    libusb_cancel_transfer(ra.transfer.get());  // NOT_FOUND when it has completed already
+    // mutex_ stays held: no call of this transport runs now, and completion callbacks never
+    // take it (nor does anything that holds libusb's event lock).
+    while (!events_.wait(ra.wait, EventLoopShare::Priority::Foreground,
+                         EventLoopShare::Clock::now() + kCompletionGrace)) {
+    }
+    std::erase_if(in_flight_, [&](const InFlight& f) { return f.transfer == ra.transfer.get(); });
+    ra.state = ReadAhead::State::Idle;
 }
 
 std::expected<std::size_t, TransportError> LibusbTransport::interrupt_in(std::span<std::uint8_t> buffer,
@@ -309,6 +421,7 @@ void LibusbTransport::release() {
     ++cancel_generation_;
     cancel_in_flight();
     idle_.wait(lock, [&] { return active_calls_ == 0; });
+    reap_read_ahead();
     const int r = libusb_release_interface(handle_, reader_.interface_number);
     if (r != LIBUSB_SUCCESS) spdlog::trace("usb: release_interface: {}", libusb_error_name(r));
 }
@@ -324,6 +437,7 @@ void LibusbTransport::close() {
     ++cancel_generation_;
     cancel_in_flight();
     idle_.wait(lock, [&] { return active_calls_ == 0; });
+    reap_read_ahead();
     libusb_device_handle* handle = std::exchange(handle_, nullptr);
     lock.unlock();
 

@@ -15,6 +15,10 @@
 //   normally (cancel is an event, not a state).
 // - close() waits until no call is active before closing the handle, so libusb never sees a
 //   handle closed under a running call.
+// - prepare_bulk_in() queues a bulk-IN transfer that outlives the call (the read-ahead, at most
+//   one). It is in `in_flight_` like any other, so cancel() cancels it; the next bulk_in()
+//   collects it, and release()/close() reap one nobody collected before letting go of the
+//   interface or the handle.
 #pragma once
 
 #include <atomic>
@@ -22,6 +26,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "ccid/usb/libusb_context.h"
@@ -50,6 +56,7 @@ public:
     std::uint16_t bulk_in_max_packet() const override;
     std::uint8_t interface_number() const override;
     void cancel() override;
+    void prepare_bulk_in(std::size_t length) override;
     // libusb_claim_interface (+ alternate setting) / libusb_release_interface. release() first
     // cancels this transport's transfers in flight and waits for their calls to return.
     std::expected<void, TransportError> claim() override;
@@ -61,6 +68,7 @@ public:
 
 private:
     class CallScope;
+    struct ReadAhead;
     struct InFlight {
         libusb_transfer* transfer;
         TransferWait* wait;
@@ -78,6 +86,14 @@ private:
     std::expected<std::size_t, TransportError> send(const UsbEndpoint& endpoint, const std::uint8_t* data,
                                                     std::size_t length, std::uint64_t generation, Millis timeout);
     void note_error(TransportError e);
+    // bulk_in() through the read-ahead, if one is queued. nullopt: none was (or it ended in a
+    // cancel() made before this call): the caller reads as usual.
+    std::optional<std::expected<std::size_t, TransportError>> collect_read_ahead(std::span<std::uint8_t> buffer,
+                                                                                 std::uint64_t generation,
+                                                                                 Millis timeout);
+    // Under mutex_, with no call active (release(), close()): cancels a read-ahead nobody
+    // collected and waits until its transfer has completed.
+    void reap_read_ahead();
 
     std::unique_ptr<LibusbContext> context_;  // outlives handle_: declared first, destroyed last
     EventLoopShare events_;                   // how calls share the context's event handling
@@ -90,6 +106,7 @@ private:
     std::mutex mutex_;
     std::condition_variable idle_;  // signalled when active_calls_ drops to 0 or close() ends
     std::vector<InFlight> in_flight_;
+    std::unique_ptr<ReadAhead> read_ahead_;  // made by the first prepare_bulk_in()
     std::uint64_t cancel_generation_ = 0;
     unsigned active_calls_ = 0;
     bool closing_ = false;
