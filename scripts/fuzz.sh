@@ -16,7 +16,8 @@
 # many executions even before FUZZ_SECONDS; default: no limit), FUZZ_VALUE_PROFILE (0 or 1:
 # libFuzzer's -use_value_profile for every target; default 1, except 0 for fuzz_scard_api,
 # where the bookkeeping of its many value-profile features cost libFuzzer more than the
-# target itself: 5 times fewer executions). New corpus entries go to
+# target itself: 5 times fewer executions), FUZZ_SKIP_BUILD (1: `run` uses the binaries as
+# they are, so that several `run`s can share one build, e.g. one per core). New corpus entries go to
 # $FUZZ_BUILD/corpus/<target> (the committed seeds in fuzz/corpus are only read); crashes to
 # $FUZZ_BUILD/artifacts. Exit status 1 when any target crashed or a reproducer still fails.
 set -eu
@@ -172,7 +173,7 @@ case "${1:-run}" in
         [ $replay_status -eq 0 ] && [ $run_status -eq 0 ]
         ;;
     run)
-        build
+        [ "${FUZZ_SKIP_BUILD:-0}" = 1 ] || build
         replay_status=0
         replay || replay_status=1
         run_status=0
