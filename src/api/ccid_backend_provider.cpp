@@ -43,6 +43,12 @@ CcidProviderOptions ccid_provider_options_from_env() {
     if (!specs) throw std::runtime_error(fmt::format("{}: {}", sim::kVirtualReadersEnvVar, specs.error()));
     o.virtual_readers = std::move(*specs);
     o.usb = env(kUsbEnvVar) != "0";
+    const std::string hotplug = env(kHotplugEnvVar);
+    if (hotplug == "poll") {
+        o.hotplug_mode = ccid::usb::HotplugMode::Polling;
+    } else if (!hotplug.empty() && hotplug != "auto") {
+        throw std::runtime_error(fmt::format("{}: \"{}\": expected auto or poll", kHotplugEnvVar, hotplug));
+    }
     return o;
 }
 

@@ -39,6 +39,9 @@ class ReaderSim;
 namespace ccidkit::api {
 
 inline constexpr const char* kUsbEnvVar = "CCIDKIT_USB";
+// "poll": find USB readers plugged in later by scanning every second instead of through
+// libusb's hotplug events; "auto" (default): events where a udev daemon runs, else polling.
+inline constexpr const char* kHotplugEnvVar = "CCIDKIT_HOTPLUG";
 
 struct CcidProviderOptions {
     std::vector<sim::VirtualReaderSpec> virtual_readers;
@@ -47,7 +50,8 @@ struct CcidProviderOptions {
     std::chrono::milliseconds usb_poll_interval{1000};
 };
 
-// Throws std::runtime_error naming the variable when CCID_VIRTUAL_READERS does not parse.
+// Throws std::runtime_error naming the variable when CCID_VIRTUAL_READERS or CCIDKIT_HOTPLUG
+// does not parse.
 CcidProviderOptions ccid_provider_options_from_env();
 
 // The identity a USB interface gets (device_id "VVVV:PPPP:serial", or the port path without a

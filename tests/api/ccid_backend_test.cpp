@@ -15,10 +15,13 @@
 #include "api/service_registry.h"
 #include "sim/card/sim_card.h"
 #include "sim/reader/reader_sim.h"
+#include "common/scoped_env.h"
 #include "sim/virtual_spec.h"
 
 namespace ccidkit::api {
 namespace {
+
+using ccidkit::testing::ScopedEnv;
 
 const Bytes kSelectAid{0x00, 0xA4, 0x04, 0x0C, 0x09, 0xF0, 0x43, 0x43, 0x49, 0x44, 0x4B, 0x49, 0x54, 0x01};
 const Bytes kEcho{0x80, 0x10, 0x00, 0x00, 0x03, 0x01, 0x02, 0x03, 0x03};
@@ -235,6 +238,31 @@ TEST(CcidDefaultProvider, BuiltFromTheEnvironment) {
     EXPECT_EQ(SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx), SCARD_E_NO_SERVICE);
     ::unsetenv("CCID_VIRTUAL_READERS");
     install_provider(nullptr);
+}
+
+TEST(CcidProviderEnv, HotplugModeFromTheEnvironment) {
+    {
+        ScopedEnv unset("CCIDKIT_HOTPLUG", std::nullopt);
+        EXPECT_EQ(ccid_provider_options_from_env().hotplug_mode, ccid::usb::HotplugMode::Auto);
+    }
+    {
+        ScopedEnv poll("CCIDKIT_HOTPLUG", "poll");
+        EXPECT_EQ(ccid_provider_options_from_env().hotplug_mode, ccid::usb::HotplugMode::Polling);
+    }
+    {
+        ScopedEnv autom("CCIDKIT_HOTPLUG", "auto");
+        EXPECT_EQ(ccid_provider_options_from_env().hotplug_mode, ccid::usb::HotplugMode::Auto);
+    }
+    {
+        // A typo must not silently mean "auto".
+        ScopedEnv typo("CCIDKIT_HOTPLUG", "polling");
+        try {
+            (void)ccid_provider_options_from_env();
+            ADD_FAILURE() << "no error for CCIDKIT_HOTPLUG=polling";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find("CCIDKIT_HOTPLUG"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(VirtualReadersEnv, CountOrSpec) {

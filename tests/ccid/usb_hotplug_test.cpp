@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <libusb.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -164,6 +168,53 @@ TEST(UsbHotplug, FailedScansDoNotLookLikeRemovals) {
     EXPECT_EQ(events.log(), (std::vector<std::string>{"+a"}));
 }
 
+// Polling with a bus fingerprint: while it stands still, polls cost no enumeration; a change
+// of fingerprint, rescan() and a failed scan each bring one.
+TEST(UsbHotplug, PollsSkipTheEnumerationWhileTheBusIsUnchanged) {
+    FakeBus bus;
+    Events events;
+    std::mutex mutex;
+    std::string fingerprint = "1-1=2\n";
+    HotplugOptions o = polling(bus, 5ms);
+    o.bus_signature = [&]() -> std::optional<std::string> {
+        std::lock_guard lock(mutex);
+        return fingerprint;
+    };
+    bus.set({reader(2, "a")});
+    auto monitor = HotplugMonitor::start(o, events.callback());
+    ASSERT_TRUE(monitor);
+    ASSERT_TRUE(events.wait_for(1));
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->scans_completed() >= 10; }));
+    EXPECT_EQ((*monitor)->enumerations(), 1u);
+
+    // A device appears: the fingerprint changes, one enumeration reports it.
+    bus.set({reader(2, "a"), reader(3, "b")});
+    {
+        std::lock_guard lock(mutex);
+        fingerprint = "1-1=2\n1-2=3\n";
+    }
+    ASSERT_TRUE(events.wait_for(2));
+    const auto after_change = (*monitor)->scans_completed();
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->scans_completed() >= after_change + 10; }));
+    EXPECT_EQ((*monitor)->enumerations(), 2u);
+
+    // rescan() enumerates even with the fingerprint unchanged.
+    (*monitor)->rescan();
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->enumerations() >= 3; }));
+
+    // A failed scan is retried at every poll until one succeeds.
+    bus.set_failing(true);
+    (*monitor)->rescan();
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->enumerations() >= 6; }));
+    bus.set_failing(false);
+    const auto settled = (*monitor)->scans_completed();
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->scans_completed() >= settled + 10; }));
+    const auto enumerations = (*monitor)->enumerations();
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->scans_completed() >= settled + 20; }));
+    EXPECT_EQ((*monitor)->enumerations(), enumerations);
+    EXPECT_EQ(events.log(), (std::vector<std::string>{"+a", "+b"}));
+}
+
 TEST(UsbHotplug, RescanWakesTheWorkerAtOnce) {
     FakeBus bus;
     Events events;
@@ -304,8 +355,13 @@ TEST(UsbHotplugOnThisMachine, AutoModeStartsAndStops) {
     HotplugOptions o;
     auto monitor = HotplugMonitor::start(o, events.callback());
     ASSERT_TRUE(monitor);
-    if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) != 0) {
+    const bool udevd = std::filesystem::exists(kUdevControlSocket);
+    if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) != 0 && udevd) {
         EXPECT_TRUE((*monitor)->uses_libusb_hotplug());
+    }
+    if (!udevd) {
+        EXPECT_FALSE((*monitor)->uses_libusb_hotplug());
+        std::printf("[   NOTE   ] no udev daemon here (%s missing): the monitor polls\n", kUdevControlSocket);
     }
     ASSERT_TRUE(wait_until([&] { return (*monitor)->scans_completed() >= 1; }));
     if (!machine_has_usb()) {
@@ -314,6 +370,41 @@ TEST(UsbHotplugOnThisMachine, AutoModeStartsAndStops) {
     const auto t0 = Clock::now();
     monitor->reset();
     EXPECT_LT(Clock::now() - t0, 2s);
+}
+
+// libusb's hotplug events come from udevd's broadcast (Debian's libusb): without a udev daemon
+// (containers) they never come, so Auto mode polls; with one, it takes libusb's events.
+TEST(UsbHotplugOnThisMachine, AutoModePollsWhereNoUdevDaemonRuns) {
+    Events events;
+    HotplugOptions o;
+    o.udev_control = (std::filesystem::temp_directory_path() / "ccidkit-test-no-such-dir" / "control").string();
+    o.poll_interval = 20ms;
+    auto monitor = HotplugMonitor::start(o, events.callback());
+    ASSERT_TRUE(monitor);
+    EXPECT_FALSE((*monitor)->uses_libusb_hotplug());
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->scans_completed() >= 3; }));
+    monitor->reset();
+}
+
+TEST(UsbHotplugOnThisMachine, AutoModeTakesLibusbEventsWhereUdevRuns) {
+    if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) == 0) GTEST_SKIP() << "libusb has no hotplug here";
+    // Any existing file stands for udevd's socket.
+    const auto marker = std::filesystem::temp_directory_path() / ("ccidkit-udev-control-" + std::to_string(::getpid()));
+    { std::ofstream(marker) << ""; }
+    Events events;
+    HotplugOptions o;
+    o.udev_control = marker.string();
+    o.poll_interval = 20ms;
+    auto monitor = HotplugMonitor::start(o, events.callback());
+    ASSERT_TRUE(monitor);
+    EXPECT_TRUE((*monitor)->uses_libusb_hotplug());
+    ASSERT_TRUE(wait_until([&] { return (*monitor)->scans_completed() >= 1; }));
+    // Event-driven: no scan every poll interval.
+    const auto scans = (*monitor)->scans_completed();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ((*monitor)->scans_completed(), scans);
+    monitor->reset();
+    std::filesystem::remove(marker);
 }
 
 TEST(UsbHotplugOnThisMachine, PollingFallbackScansRepeatedly) {

@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <system_error>
 
 #include "ccid/usb/libusb_context.h"
+#include "ccid/usb/usb_bus_signature.h"
 #include "ccid/usb/usb_reader_diff.h"
 
 namespace ccidkit::ccid::usb {
@@ -28,6 +30,7 @@ HotplugMonitor::HotplugMonitor(HotplugOptions options, HotplugCallback callback)
     options_.poll_interval = std::max(options_.poll_interval, kMinPollInterval);
     default_scanner_ = !options_.scanner;
     if (default_scanner_) options_.scanner = [](const EnumerateOptions& o) { return enumerate_readers(o); };
+    if (!options_.bus_signature && default_scanner_) options_.bus_signature = [] { return usb_bus_signature(); };
     if (options_.known) {
         current_ = std::move(*options_.known);
         options_.known.reset();
@@ -39,7 +42,13 @@ std::expected<std::unique_ptr<HotplugMonitor>, TransportError> HotplugMonitor::s
                                                                                      HotplugCallback callback) {
     std::unique_ptr<HotplugMonitor> monitor(new HotplugMonitor(std::move(options), std::move(callback)));
 
-    if (monitor->options_.mode == HotplugMode::Auto && libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) != 0) {
+    std::error_code no_throw;
+    const bool udevd = std::filesystem::exists(monitor->options_.udev_control, no_throw);
+    if (monitor->options_.mode == HotplugMode::Auto && !udevd) {
+        spdlog::debug("usb: no udev daemon ({} missing): libusb would see no hotplug events; polling",
+                      monitor->options_.udev_control);
+    }
+    if (monitor->options_.mode == HotplugMode::Auto && udevd && libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) != 0) {
         auto context = LibusbContext::create(LibusbContext::Discovery::Enabled, LibusbContext::EventThread::Dedicated);
         if (context) {
             libusb_hotplug_callback_handle handle = -1;
@@ -114,6 +123,7 @@ void HotplugMonitor::run() {
     bool first = true;
     bool failed = false;
     while (!stopping_.load()) {
+        bool asked = false;
         {
             std::unique_lock lock(mutex_);
             auto woken = [&] { return stopping_.load() || rescan_requested_; };
@@ -126,9 +136,18 @@ void HotplugMonitor::run() {
             }
             if (stopping_.load()) break;
             // Events that arrive from here on are covered by this scan or trigger the next one.
+            asked = rescan_requested_;
             rescan_requested_ = false;
         }
+        // Taken before the scan: a change during the scan shows at the next poll.
+        std::optional<std::string> signature;
+        if (options_.bus_signature && !uses_libusb_hotplug()) signature = options_.bus_signature();
+        if (!first && !failed && !asked && signature && signature == last_signature_) {
+            scans_.fetch_add(1);  // polled: nothing was plugged or unplugged
+            continue;
+        }
         scan_once(failed);
+        last_signature_ = failed ? std::nullopt : signature;
         first = false;
     }
 }
@@ -145,6 +164,7 @@ void HotplugMonitor::scan_once(bool& failed) {
     enumerate.read_strings_for = [known = std::move(known)](const UsbReaderCandidate& c) {
         return known.count(key_of(c)) == 0;
     };
+    enumerations_.fetch_add(1);
     auto scanned = options_.scanner(enumerate);
     if (!scanned) {
         // Keep the previous list: a failed scan must not look like every reader left.

@@ -2,7 +2,8 @@
 //
 // A worker thread owns all scanning and calls the callback; it rescans (a full enumeration,
 // diffed against the previous one) when libusb reports a hotplug event, or every poll interval
-// when libusb has no hotplug support on this platform or polling was asked for. libusb's own
+// when libusb has no hotplug support here, no udev daemon runs, or polling was asked for (a
+// poll that finds sysfs's list of devices unchanged skips the enumeration). libusb's own
 // hotplug callback only wakes the worker: it runs on libusb's event thread, where opening a
 // device to read its strings is not allowed.
 #pragma once
@@ -16,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -30,9 +32,15 @@ class LibusbContext;
 enum class HotplugEvent { Added, Removed };
 
 enum class HotplugMode {
-    Auto,     // libusb hotplug events when libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG), else polling
-    Polling,  // always poll (e.g. Linux without a udev daemon, where libusb sees no events)
+    // libusb hotplug events when libusb has them (LIBUSB_CAP_HAS_HOTPLUG) and a udev daemon
+    // runs, else polling. Debian's libusb learns of devices from udevd's broadcast: where no
+    // udevd runs (most containers, minimal systems) it would never report a reader plugged in.
+    Auto,
+    Polling,  // always poll
 };
+
+// Where udevd's control socket is; its presence is how Auto mode tells that a udev daemon runs.
+inline constexpr const char* kUdevControlSocket = "/run/udev/control";
 
 using HotplugCallback = std::function<void(HotplugEvent, const UsbReaderCandidate&)>;
 // Produces the current reader list; enumerate_readers unless a test or simulator injects one.
@@ -51,6 +59,12 @@ struct HotplugOptions {
     // and only the differences are reported (report_present then does not matter).
     std::optional<std::vector<UsbReaderCandidate>> known;
     ReaderScanner scanner;
+    // Auto mode: the file whose presence shows a running udev daemon (tests point it elsewhere).
+    std::string udev_control = kUdevControlSocket;
+    // Polling: a cheap fingerprint of the bus; a poll that finds it unchanged skips the scan
+    // (a failed scan, rescan() and the first scan always scan). Empty: usb_bus_signature()
+    // (usb_bus_signature.h) with the default scanner, none (always scan) with an injected one.
+    std::function<std::optional<std::string>()> bus_signature;
 };
 
 class HotplugMonitor {
@@ -76,8 +90,11 @@ public:
     void rescan();
 
     bool uses_libusb_hotplug() const { return hotplug_handle_ >= 0; }
-    // Number of scans finished (successful or not); for diagnostics and tests.
+    // Number of scans finished (successful or not), polls that found the bus unchanged
+    // included; for diagnostics and tests.
     std::uint64_t scans_completed() const { return scans_.load(); }
+    // Full enumerations run (scans_completed() minus the polls skipped on an unchanged bus).
+    std::uint64_t enumerations() const { return enumerations_.load(); }
     // The readers known after the last successful scan.
     std::vector<UsbReaderCandidate> readers() const;
 
@@ -98,6 +115,8 @@ private:
     std::vector<UsbReaderCandidate> current_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> scans_{0};
+    std::atomic<std::uint64_t> enumerations_{0};
+    std::optional<std::string> last_signature_;  // worker thread only: the bus at the last good scan
 
     std::mutex stop_mutex_;  // serialises stop() callers
     std::unique_ptr<LibusbContext> context_;
