@@ -229,6 +229,7 @@ bool CcidDevice::apply(const ccid::ReaderEvents& events) {
         changed = true;
     }
     for (const auto& f : events.hardware_faults) {
+        if (f.stale) continue;  // about an earlier session (reader.h): this one goes on
         // CCID 6.3.2: the reader deactivated the card.
         if (f.slot < slots_.size()) slots_[f.slot]->powered = false;
         changed = true;

@@ -94,7 +94,8 @@ void CcidDevice::run_shared_events() {
             bool changed = unresponsive_.exchange(false);
             if (apply(*events)) changed = true;
             // The reader deactivated the card (6.3.2): the published session says so too.
-            for (const auto& f : events->hardware_faults) shared_->republish_session(f.slot);
+            for (const auto& f : events->hardware_faults)
+                if (!f.stale) shared_->republish_session(f.slot);
             publish_local_presence(before);
             if (changed) notify();
             continue;

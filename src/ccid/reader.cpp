@@ -54,6 +54,7 @@ Reader::Reader(std::unique_ptr<Transport> transport, ReaderCaps caps, ReaderOpti
     use_interrupt_ = transport_->has_interrupt_in() && !options_.quirks.ignore_interrupt_endpoint &&
                      !options_.quirks.poll_slot_status;
     present_.assign(caps_.slot_count, false);
+    session_seqs_.assign(caps_.slot_count, {});
     for (unsigned i = 0; i < caps_.slot_count; ++i)
         slots_.push_back(std::unique_ptr<Slot>(new Slot(*this, static_cast<std::uint8_t>(i))));
 }
@@ -158,12 +159,29 @@ void Reader::note_error(const ReaderError& e) {
 std::expected<Response, ReaderError> Reader::command(Command command, Millis timeout) {
     if (gone_) return std::unexpected(make_error(ReaderErrc::ReaderGone, "the device was disconnected earlier"));
     std::lock_guard lock(wire_mutex_);
+    const std::uint8_t slot = slot_of(command);
+    const bool power_on = message_type(command) == MessageType::PcToRdrIccPowerOn;
+    const std::uint8_t first_seq = exchange_.next_seq();
     auto reply = exchange_.transact(std::move(command), timeout);
+    note_session_seqs(slot, first_seq, exchange_.next_seq(), power_on);
     // An unplug fails the transfer in flight with a plain I/O error (presence_probe.h).
     if (!reply && reply.error().code == ReaderErrc::TransportFailed && device_vanished(*transport_))
         reply = std::unexpected(make_error(ReaderErrc::ReaderGone, reply.error().detail + ", then the device vanished"));
     if (!reply) note_error(reply.error());
     return reply;
+}
+
+void Reader::note_session_seqs(std::uint8_t slot, std::uint8_t first, std::uint8_t end, bool power_on) {
+    std::lock_guard lock(seqs_mutex_);
+    if (slot >= session_seqs_.size()) return;
+    if (power_on) session_seqs_[slot].reset();
+    // The command, its CMD_SLOT_BUSY retry and its ABORT each took one (uint8_t wraps, as bSeq).
+    for (std::uint8_t s = first; s != end; ++s) session_seqs_[slot].set(s);
+}
+
+bool Reader::seq_in_session(std::uint8_t slot, std::uint8_t seq) const {
+    std::lock_guard lock(seqs_mutex_);
+    return slot < session_seqs_.size() && session_seqs_[slot].test(seq);
 }
 
 std::expected<Response, ReaderError> Reader::command_ok(Command command, Millis timeout) {
@@ -233,10 +251,19 @@ std::expected<ReaderEvents, ReaderError> Reader::poll_interrupt(Millis timeout) 
                 events.slots.push_back(*e);
         }
     } else if (const auto* hw = std::get_if<rdr_to_pc::HardwareError>(&*decoded)) {
-        events.hardware_faults.push_back(HardwareFault{hw->bSlot, hw->bSeq, hw->bHardwareErrorCode});
-        // 6.3.2: the reader deactivated the card (e.g. overcurrent).
-        if (hw->bSlot < slots_.size()) slots_[hw->bSlot]->invalidate(ReaderErrc::HardwareError);
-        logger()->warn("ccid: hardware error {:02X}h on slot {}", hw->bHardwareErrorCode, hw->bSlot);
+        // 6.3.2: the reader deactivated the card (e.g. overcurrent). bSeq is the command that
+        // was running; one sent before the slot's last power-on means the notification was
+        // read after a new session began, which it must not end.
+        const bool stale = !seq_in_session(hw->bSlot, hw->bSeq);
+        events.hardware_faults.push_back(HardwareFault{hw->bSlot, hw->bSeq, hw->bHardwareErrorCode, stale});
+        if (stale) {
+            logger()->info("ccid: hardware error {:02X}h on slot {} about bSeq {}, from before the slot's last "
+                           "power-on: the current session is kept",
+                           hw->bHardwareErrorCode, hw->bSlot, hw->bSeq);
+        } else {
+            if (hw->bSlot < slots_.size()) slots_[hw->bSlot]->invalidate(ReaderErrc::HardwareError);
+            logger()->warn("ccid: hardware error {:02X}h on slot {}", hw->bHardwareErrorCode, hw->bSlot);
+        }
     }
     return events;
 }

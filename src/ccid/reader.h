@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <bitset>
 #include <condition_variable>
 #include <cstdint>
 #include <expected>
@@ -108,6 +109,11 @@ private:
     // Applies one observation of a slot; returns the event to report, if any.
     std::optional<SlotEvent> observe(std::uint8_t slot, bool present, bool changed);
     void note_error(const ReaderError& e);
+    // Records the bSeq values [first, end) a command to `slot` used; a power-on starts afresh.
+    void note_session_seqs(std::uint8_t slot, std::uint8_t first, std::uint8_t end, bool power_on);
+    // Whether a HardwareError with this bSeq is about the slot's current power-on (its command
+    // was sent since), rather than a stale one read after a new power-on.
+    bool seq_in_session(std::uint8_t slot, std::uint8_t seq) const;
 
     std::unique_ptr<Transport> transport_;
     ReaderCaps caps_;
@@ -118,6 +124,9 @@ private:
     Exchange exchange_;
 
     std::mutex events_mutex_;  // one poll_events() at a time
+    // Per slot, the bSeq values sent since its last power-on (all 256 once it wrapped).
+    mutable std::mutex seqs_mutex_;
+    std::vector<std::bitset<256>> session_seqs_;
     mutable std::mutex presence_mutex_;
     std::vector<bool> present_;  // guarded by presence_mutex_
     std::mutex wake_mutex_;

@@ -20,6 +20,9 @@ struct HardwareFault {
     std::uint8_t slot = 0;
     std::uint8_t seq = 0;   // bSeq of the command running when it happened
     std::uint8_t code = 0;  // bHardwareErrorCode (01h overcurrent)
+    // bSeq names a command sent before the slot's last power-on: the error was read late (the
+    // new session is not affected, the driver leaves it alone). Reported for the record.
+    bool stale = false;
     bool operator==(const HardwareFault&) const = default;
 };
 

@@ -434,9 +434,38 @@ TEST(ReaderEvents, HardwareErrorEndsTheSession) {
     ASSERT_TRUE(events);
     ASSERT_EQ(events->hardware_faults.size(), 1u);
     EXPECT_EQ(events->hardware_faults[0].code, 0x01);
+    EXPECT_FALSE(events->hardware_faults[0].stale);
     auto r = rig.slot().transmit(kEcho4);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ReaderErrc::HardwareError);
+}
+
+// The notification names the command that was running (bSeq). Read only after the card was
+// powered on again, it is about the old session: the new one goes on.
+TEST(ReaderEvents, HardwareErrorReadAfterANewPowerOnKeepsTheNewSession) {
+    Rig rig = powered_rig();
+    ASSERT_TRUE(rig.slot().transmit(kEcho4));
+    rig.sim->inject_hardware_error(0);  // the card is deactivated; nobody reads the pipe yet
+    auto on = rig.slot().power_on();
+    ASSERT_TRUE(on) << describe(on.error());
+    auto events = rig.reader->poll_events(Millis{500});
+    ASSERT_TRUE(events);
+    ASSERT_EQ(events->hardware_faults.size(), 1u);
+    EXPECT_TRUE(events->hardware_faults[0].stale);
+    auto r = rig.slot().transmit(kEcho4);
+    ASSERT_TRUE(r) << describe(r.error());
+    EXPECT_EQ(*r, kEcho4Response);
+    EXPECT_TRUE(rig.slot().active());
+
+    // A fault during the new session still ends it.
+    rig.sim->inject_hardware_error(0);
+    events = rig.reader->poll_events(Millis{500});
+    ASSERT_TRUE(events);
+    ASSERT_EQ(events->hardware_faults.size(), 1u);
+    EXPECT_FALSE(events->hardware_faults[0].stale);
+    auto after = rig.slot().transmit(kEcho4);
+    ASSERT_FALSE(after);
+    EXPECT_EQ(after.error().code, ReaderErrc::HardwareError);
 }
 
 TEST(ReaderEvents, SlotChangeStormIsBoundedAndEndsTheSession) {

@@ -212,7 +212,9 @@ private:
                       s.present ? "card inserted" : "card removed"});
             }
             for (const auto& f : events->hardware_faults) {
-                emit({Event::Kind::HardwareError, name, f.slot, fmt::format("bHardwareErrorCode {:02X}h", f.code)});
+                emit({Event::Kind::HardwareError, name, f.slot,
+                      fmt::format("bHardwareErrorCode {:02X}h{}", f.code,
+                                  f.stale ? " (about a command from before the last power-on)" : "")});
             }
         }
         w.finished.store(true);
