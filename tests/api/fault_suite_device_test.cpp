@@ -131,9 +131,13 @@ TEST_F(DeviceFaults, InterruptStormKeepsTheReaderUsable) {
         took = timed([&] { rc = transmit(h, active, kEchoApdu, r); });
         // Each notification of the storm says "changed" with the card still there: a swap for
         // the backend, which is what pcsc-lite would report too (the handle sees a removal).
-        ASSERT_TRUE(rc == SCARD_S_SUCCESS || rc == SCARD_W_REMOVED_CARD) << std::hex << rc;
+        // A transmit that the driver fails because the event thread saw the "swap" first gets
+        // SCARD_E_NO_SMARTCARD, as a removal during a transmit (CardFaults); the handle learns
+        // of the removal a moment later.
+        ASSERT_TRUE(rc == SCARD_S_SUCCESS || rc == SCARD_W_REMOVED_CARD || rc == SCARD_E_NO_SMARTCARD)
+            << std::hex << rc;
         EXPECT_LT(took, 5s);
-        if (rc == SCARD_W_REMOVED_CARD) {
+        if (rc != SCARD_S_SUCCESS) {
             ASSERT_EQ(SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &active),
                       SCARD_S_SUCCESS);
         }
