@@ -8,7 +8,7 @@ namespace {
 
 class SessionAttributesTest : public VirtualReaderTest {};
 
-// A T=1 card with its own IFSC, CRC and TC1, replacing the reader's preset card.
+// A T=1 card with its own IFSC, CRC and TC1.
 sim::SimCard t1_card(std::uint8_t ifsc, proto::T1Edc edc, std::uint8_t n) {
     sim::SimCardConfig c;
     c.atr = sim::SimCard::t1_default_atr();
@@ -19,7 +19,10 @@ sim::SimCard t1_card(std::uint8_t ifsc, proto::T1Edc edc, std::uint8_t n) {
 }
 
 TEST_F(SessionAttributesTest, T1SessionReportsIfscIfsdClockAndRates) {
-    start("tpdu:t1");
+    // Inserted into an empty reader: replacing a preset card would be a swap, whose
+    // notification the event thread may apply only after the connect below (which then
+    // loses its session); from empty, PRESENT means the insertion was applied.
+    start("tpdu:none");
     sim().insert_card(0, t1_card(100, proto::T1Edc::Crc, 2));
     ASSERT_TRUE(wait_for(names[0], SCARD_STATE_PRESENT).dwEventState & SCARD_STATE_PRESENT);
     SCARDHANDLE h = 0;

@@ -211,6 +211,29 @@ TEST(FileSystemApp, UpdateBinary) {
     EXPECT_EQ(body(fs.process(read_binary(0x100, 10))), seq(10, 0xA0));
 }
 
+// Copies share their EF contents until one writes: a write is seen by that copy only, in
+// either direction, and a copy keeps the original's writes made before it.
+TEST(FileSystemApp, CopiesAreIndependentAfterAWrite) {
+    FileSystemApp original;
+    original.process(select_fid(kFidEfLarge));
+    FileSystemApp copy = original;
+    EXPECT_EQ(copy.ef_content(kFidEfLarge)->data(), original.ef_content(kFidEfLarge)->data());  // shared
+    EXPECT_EQ(sw(copy.process(proto::build_case3(0, 0xD6, 0x00, 0x10, seq(4, 0xC0)).value())), 0x9000);
+    EXPECT_EQ(body(copy.process(read_binary(0x10, 4))), seq(4, 0xC0));
+    EXPECT_EQ(original.ef_content(kFidEfLarge)->subspan(0x10, 4)[0], expected_file_byte(kFidEfLarge, 0x10));
+    EXPECT_EQ(body(original.process(read_binary(0x10, 1))), Bytes{expected_file_byte(kFidEfLarge, 0x10)});
+
+    EXPECT_EQ(sw(original.process(proto::build_case3(0, 0xD6, 0x00, 0x20, seq(2, 0xE0)).value())), 0x9000);
+    FileSystemApp later = original;
+    EXPECT_EQ(later.ef_content(kFidEfLarge)->subspan(0x20, 2)[1], 0xE1);
+    EXPECT_EQ(copy.ef_content(kFidEfLarge)->subspan(0x20, 1)[0], expected_file_byte(kFidEfLarge, 0x20));
+    // A refused write (past the end) does not unshare anything.
+    FileSystemApp refused = original;
+    refused.process(select_fid(kFidEfSmall));
+    EXPECT_EQ(sw(refused.process(proto::build_case3(0, 0xD6, 0x00, 0x1F, seq(2)).value())), 0x6A84);
+    EXPECT_EQ(refused.ef_content(kFidEfSmall)->data(), original.ef_content(kFidEfSmall)->data());
+}
+
 TEST(FileSystemApp, NoCurrentEf) {
     FileSystemApp fs;
     EXPECT_EQ(sw(fs.process(read_binary(0, 1))), 0x6986);

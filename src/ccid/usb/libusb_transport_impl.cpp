@@ -97,6 +97,11 @@ void LibusbTransport::note_error(TransportError e) {
     }
 }
 
+void LibusbTransport::wait_until_completed(TransferWait& wait, EventLoopShare::Priority priority) {
+    while (!events_.wait(wait, priority, EventLoopShare::Clock::now() + kCompletionGrace)) {
+    }
+}
+
 std::expected<std::size_t, TransportError> LibusbTransport::run(libusb_transfer* transfer, std::uint64_t generation,
                                                                 Millis timeout, EventLoopShare::Priority priority) {
     TransferWait wait;
@@ -123,9 +128,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::run(libusb_transfer*
         forced_cancel = true;
         libusb_cancel_transfer(transfer);
         wait.poke();
-        // A cancelled transfer always completes: never free one libusb still owns.
-        while (!events_.wait(wait, priority, std::chrono::steady_clock::now() + kCompletionGrace)) {
-        }
+        wait_until_completed(wait, priority);
     }
     {
         std::lock_guard lock(mutex_);
@@ -266,9 +269,7 @@ std::optional<std::expected<std::size_t, TransportError>> LibusbTransport::colle
         timed_out = true;
         libusb_cancel_transfer(ra->transfer.get());
     }
-    // A cancelled transfer always completes: never reuse one libusb still owns.
-    while (!events_.wait(ra->wait, kForeground, Clock::now() + kCompletionGrace)) {
-    }
+    wait_until_completed(ra->wait, kForeground);
 
     std::optional<std::expected<std::size_t, TransportError>> result;
     const std::size_t got = static_cast<std::size_t>(std::max(ra->transfer->actual_length, 0));
@@ -304,9 +305,7 @@ void LibusbTransport::reap_read_ahead() {
     libusb_cancel_transfer(ra.transfer.get());  // NOT_FOUND when it has completed already
     // mutex_ stays held: no call of this transport runs now, and completion callbacks never
     // take it (nor does anything that holds libusb's event lock).
-    while (!events_.wait(ra.wait, EventLoopShare::Priority::Foreground,
-                         EventLoopShare::Clock::now() + kCompletionGrace)) {
-    }
+    wait_until_completed(ra.wait, EventLoopShare::Priority::Foreground);
     std::erase_if(in_flight_, [&](const InFlight& f) { return f.transfer == ra.transfer.get(); });
     ra.state = ReadAhead::State::Idle;
 }

@@ -78,6 +78,9 @@ private:
     // actual_length or the mapped error.
     std::expected<std::size_t, TransportError> run(libusb_transfer* transfer, std::uint64_t generation,
                                                    Millis timeout, EventLoopShare::Priority priority);
+    // Returns once the (cancelled or finishing) transfer behind `wait` has completed: libusb
+    // always completes a cancelled transfer, and one it still owns must never be freed or reused.
+    void wait_until_completed(TransferWait& wait, EventLoopShare::Priority priority);
     // Under mutex_: cancels every transfer in flight and wakes its waiting call.
     void cancel_in_flight();
     std::expected<std::size_t, TransportError> receive(const UsbEndpoint& endpoint, unsigned char type,

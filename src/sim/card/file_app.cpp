@@ -56,7 +56,7 @@ FileSystemApp::FileSystemApp() {
         Node n;
         n.fid = fid;
         n.sfi = sfi;
-        n.content = initial_content(fid, size);
+        n.content = std::make_shared<Bytes>(initial_content(fid, size));
         return n;
     };
     add(0, ef(kFidEfSmall, 1, 32));
@@ -86,7 +86,7 @@ void FileSystemApp::reset() {
 
 std::optional<ByteView> FileSystemApp::ef_content(std::uint16_t fid) const {
     for (const Node& n : nodes_) {
-        if (!n.is_df && n.fid == fid) return ByteView(n.content);
+        if (!n.is_df && n.fid == fid) return ByteView(*n.content);
     }
     return std::nullopt;
 }
@@ -120,7 +120,7 @@ Bytes FileSystemApp::file_control(std::size_t index, std::uint8_t template_tag) 
                                  static_cast<std::uint8_t>(n.fid)};
     put_tlv(inner, 0x83, fid);
     if (!n.is_df) {
-        const std::size_t size = n.content.size();
+        const std::size_t size = n.content->size();
         const std::uint8_t s3[3] = {static_cast<std::uint8_t>(size >> 16),
                                     static_cast<std::uint8_t>(size >> 8),
                                     static_cast<std::uint8_t>(size)};
@@ -207,7 +207,7 @@ std::expected<FileSystemApp::Target, std::uint16_t> FileSystemApp::resolve(
         t.ef = *current_ef_;
         t.offset = (static_cast<std::size_t>(c.p1) << 8) | c.p2;
     }
-    if (t.offset >= nodes_[t.ef].content.size()) return std::unexpected(sw::kWrongP1P2);
+    if (t.offset >= nodes_[t.ef].content->size()) return std::unexpected(sw::kWrongP1P2);
     return t;
 }
 
@@ -215,7 +215,7 @@ Bytes FileSystemApp::read_binary(const proto::CommandApdu& c) {
     if (!c.data.empty() || c.ne == 0) return make_response(sw::kWrongLength);
     auto t = resolve(c);
     if (!t) return make_response(t.error());
-    const Bytes& content = nodes_[t->ef].content;
+    const Bytes& content = *nodes_[t->ef].content;
     const std::size_t available = content.size() - t->offset;
     const std::size_t n = std::min<std::size_t>(available, c.ne);
     const bool short_read = n < c.ne && !c.le_is_maximum();
@@ -227,11 +227,17 @@ Bytes FileSystemApp::update_binary(const proto::CommandApdu& c) {
     if (c.data.empty()) return make_response(sw::kWrongLength);
     auto t = resolve(c);
     if (!t) return make_response(t.error());
-    Bytes& content = nodes_[t->ef].content;
-    if (c.data.size() > content.size() - t->offset) return make_response(sw::kNotEnoughMemory);
+    if (c.data.size() > nodes_[t->ef].content->size() - t->offset) return make_response(sw::kNotEnoughMemory);
+    Bytes& content = writable_content(t->ef);
     std::copy(c.data.begin(), c.data.end(),
               content.begin() + static_cast<std::ptrdiff_t>(t->offset));
     return make_response(sw::kOk);
+}
+
+Bytes& FileSystemApp::writable_content(std::size_t ef) {
+    std::shared_ptr<Bytes>& content = nodes_[ef].content;
+    if (content.use_count() > 1) content = std::make_shared<Bytes>(*content);
+    return *content;
 }
 
 }  // namespace ccidkit::sim

@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -73,7 +74,9 @@ private:
         bool is_df = false;
         std::uint8_t sfi = 0;
         Bytes aid;
-        Bytes content;
+        // Shared between copies of the app until one writes (UPDATE BINARY): copying a card
+        // (the fuzzers start each input from a pristine one) must not copy the 64 KiB EF.
+        std::shared_ptr<Bytes> content;
         std::size_t parent = 0;
         std::vector<std::size_t> children;
     };
@@ -90,6 +93,8 @@ private:
     // The EF addressed by P1 (SFI or current EF) and the offset, or the status to answer.
     std::expected<Target, std::uint16_t> resolve(const proto::CommandApdu& c);
     Bytes file_control(std::size_t node, std::uint8_t template_tag) const;
+    // The EF's content for writing: made this app's own first if a copy still shares it.
+    Bytes& writable_content(std::size_t ef);
 
     std::vector<Node> nodes_;  // nodes_[0] is the MF
     std::size_t current_df_ = 0;
