@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "PCSC/winscard.h"
+#include "api/service_registry.h"
 #include "api/simd_process.h"
 #include "sim/socket/sim_control_client.h"
 
@@ -132,7 +133,12 @@ protected:
             ::setenv("CCID_VIRTUAL_READERS", ("socket=" + server_->socket()).c_str(), 1);
             ::setenv("CCIDKIT_LOCK_DIR", server_->dir().c_str(), 1);
             ::setenv("CCIDKIT_USB", "0", 1);
-            ::_exit(body());
+            const int code = body();
+            // Stop the service as a program's normal exit does (exit() runs the registry's
+            // destructor; _exit() does not): ThreadSanitizer fails a process whose finished
+            // threads were never joined, e.g. a transport's receiver after the server went.
+            install_provider(nullptr);
+            ::_exit(code);
         }
         children_.push_back(pid);
         return pid;
