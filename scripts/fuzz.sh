@@ -33,7 +33,7 @@ FUZZ_JOBS=${FUZZ_JOBS:-2}
 FUZZ_RUNS=${FUZZ_RUNS:--1}
 ALL_TARGETS="fuzz_atr fuzz_pps fuzz_ccid_descriptor fuzz_usb_config fuzz_ccid_response fuzz_ccid_command
 fuzz_t1_engine fuzz_t0_exchange fuzz_t0_transfer fuzz_t0_card fuzz_apdu fuzz_apdu_transfer
-fuzz_scard_api"
+fuzz_scard_api fuzz_usb_strings fuzz_quirks_file"
 FUZZ_TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 
 build() {

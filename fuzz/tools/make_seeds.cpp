@@ -1,7 +1,9 @@
 // Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/) from real data:
 //   - ATRs from pcsc-tools' smartcard_list.txt (every 97th ATR without wildcards, ~40),
 //   - CCID class descriptors and whole USB configurations rebuilt from the real-reader corpus
-//     (shared/corpus/ccid-readers, every 20th file, ~35) with src/sim/reader_corpus*.h,
+//     (shared/corpus/ccid-readers, every 20th file, ~35) with src/sim/reader_corpus*.h, and
+//     the same readers' strings (product, manufacturer, interface) as USB string descriptors,
+//   - the built-in quirks table written as a user quirks file, and hand-made files,
 //   - hand-made CCID messages built with the codecs, T=1 blocks of shared/notes/t1-vectors.md,
 //     and APDUs / TPDUs / procedure bytes of every case of ISO/IEC 7816-3 clause 12.
 // The seeds are committed; this tool only needs to run again when an input format changes:
@@ -20,6 +22,9 @@
 #include "ccid/message_interrupts.h"
 #include "ccid/message_pin.h"
 #include "ccid/message_responses.h"
+#include "ccid/quirks.h"
+#include "ccid/quirks_file.h"
+#include "ccid/quirks_lookup.h"
 #include "ccid/usb_config.h"
 #include "common/bytes.h"
 #include "protocol/apdu.h"
@@ -122,6 +127,32 @@ void atr_and_pps_seeds(const std::vector<Bytes>& atrs) {
     write_seed("fuzz_atr", "uicc", hex("3B 97 95 80 B1 FE 00 1F 42 80 31 A0 73 BE 21 17 7A"));
 }
 
+// A USB string descriptor holding `text`, one UTF-16 unit per byte (Latin-1), capped at the
+// 255-byte bLength limit: the corpus keeps some strings as raw bytes.
+Bytes string_descriptor(std::string_view text) {
+    Bytes d{0, 0x03};
+    for (const char c : text) {
+        if (d.size() + 2 > 255) break;
+        d.push_back(static_cast<std::uint8_t>(c));
+        d.push_back(0);
+    }
+    d[0] = static_cast<std::uint8_t>(d.size());
+    return d;
+}
+
+// fuzz_usb_strings: byte 0 is the descriptor type looked for in the run that follows.
+void usb_string_seeds(const std::string& stem, const sim::CorpusInterface& itf) {
+    write_seed("fuzz_usb_strings", stem + "-class", Seed{}.u8(0x21).raw(itf.descriptor_bytes).b);
+    // The class descriptor after a vendor descriptor, as some readers place it.
+    write_seed("fuzz_usb_strings", stem + "-class-second",
+               Seed{}.u8(0x21).raw(hex("05 FF 01 02 03")).raw(itf.descriptor_bytes).b);
+    if (itf.device.product) write_seed("fuzz_usb_strings", stem + "-product", Seed{}.u8(0x03).raw(string_descriptor(*itf.device.product)).b);
+    if (itf.device.manufacturer)
+        write_seed("fuzz_usb_strings", stem + "-manufacturer", Seed{}.u8(0x03).raw(string_descriptor(*itf.device.manufacturer)).b);
+    if (itf.interface_string)
+        write_seed("fuzz_usb_strings", stem + "-interface", Seed{}.u8(0x03).raw(string_descriptor(*itf.interface_string)).b);
+}
+
 void reader_corpus_seeds(const fs::path& dir) {
     const auto files = sim::list_corpus(dir);
     if (!files) {
@@ -133,6 +164,7 @@ void reader_corpus_seeds(const fs::path& dir) {
         if (!reader || reader->interfaces.empty()) continue;
         const std::string stem = (*files)[i].stem().string();
         write_seed("fuzz_ccid_descriptor", stem, reader->interfaces.front().descriptor_bytes);
+        usb_string_seeds(stem, reader->interfaces.front());
         const auto placement = i % 40 == 0 ? sim::DescriptorPlacement::AfterInterface
                                            : sim::DescriptorPlacement::AfterLastEndpoint;
         const auto config = sim::make_usb_configuration(reader->interfaces, placement);
@@ -317,6 +349,32 @@ void t0_character_seeds() {
     card("faults", 0xE2, {{2, "80 12 00 00 10"}, {2, "00 C0 00 00 10"}});
 }
 
+void usb_string_hand_seeds() {
+    write_seed("fuzz_usb_strings", "langid-en-us", hex("03 04 03 09 04"));
+    write_seed("fuzz_usb_strings", "surrogate-pair", hex("03 0A 03 3D D8 00 DE 41 00"));
+    write_seed("fuzz_usb_strings", "unpaired-surrogate", hex("03 08 03 00 DC 41 00 00 D8"));
+    write_seed("fuzz_usb_strings", "padded-name", hex("03 0E 03 41 00 42 00 20 00 20 00 00 00 00 00"));
+    write_seed("fuzz_usb_strings", "bLength-past-end", hex("03 40 03 41 00"));
+}
+
+// fuzz_quirks_file: the built-in table as a user would write it, and hand-made files.
+void quirks_file_seeds() {
+    std::string table = "# the built-in table, as a user file\n";
+    for (const ccid::QuirkRow& row : ccid::builtin_quirks())
+        table += ccid::format_quirk_row(row, ccid::changed_fields(row.quirks)) + "\n";
+    write_seed("fuzz_quirks_file", "builtin-table", ByteView(reinterpret_cast<const std::uint8_t*>(table.data()), table.size()));
+    const auto text = [](const std::string& name, std::string_view t) {
+        write_seed("fuzz_quirks_file", name, ByteView(reinterpret_cast<const std::uint8_t*>(t.data()), t.size()));
+    };
+    text("documented-row", "08e6:3437 bcd=0000-0200 no_pps max_ifsd=48 dwMaxIFSD=254 level=extended reason=\"slow firmware\"\n");
+    text("defaults-and-escapes", "# comment\n0x058f:0x9540 min_firmware=5.16 extra_timeout=default name=\"a \\\"b\\\" \\\\ c\" # tail\n");
+    text("every-key", "1050:0407 dwFeatures=0x000404BA dwMaxCCIDMessageLength=271 dwMaxDataRate=9600 dwProtocols=3 "
+                      "bPINSupport=0 bVoltageSupport=7 bMaxCCIDBusySlots=1 max_data_rate=115200 skip_ifsd_exchange "
+                      "power_off_before_on poll_slot_status ignore_interrupt_endpoint abort_on_open open_timeout_factor=3 "
+                      "no_nad vendor_class_ccid no_bulk_in_read_ahead=no\n");
+    text("errors", "zzzz:0001 no_pps\n0001:0002 bcd=0300-0200 no_pps\n0001:0002 nopps\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -329,6 +387,8 @@ int main(int argc, char** argv) {
     if (atrs.empty()) std::fprintf(stderr, "make_seeds: no ATR read from %s\n", argv[2]);
     atr_and_pps_seeds(atrs);
     reader_corpus_seeds(argv[3]);
+    usb_string_hand_seeds();
+    quirks_file_seeds();
     ccid_message_seeds();
     t1_seeds();
     apdu_seeds();
