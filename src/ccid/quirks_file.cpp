@@ -424,8 +424,10 @@ Result<UserQuirkRow> parse_row(const std::vector<Token>& tokens, std::size_t lin
     if (out.fields.none())
         return fail(QuirksFileErrorCode::NothingToChange,
                     fmt::format("{:04x}:{:04x} names no setting", out.row.vid, out.row.pid));
-    if (!have_name) out.row.name = fmt::format("{:04x}:{:04x} (user row)", out.row.vid, out.row.pid);
-    if (!have_reason) out.row.reason = fmt::format("set by {} line {}", source, line_no);
+    // An empty value (name="") gets the default too: reports must never show a blank, and a
+    // row written back by format_quirk_row (which leaves empty values out) must read the same.
+    if (out.row.name.empty()) out.row.name = fmt::format("{:04x}:{:04x} (user row)", out.row.vid, out.row.pid);
+    if (out.row.reason.empty()) out.row.reason = fmt::format("set by {} line {}", source, line_no);
     return out;
 }
 
