@@ -75,7 +75,7 @@ fuzz-smoke: deps
 # `vm-smoke` is the short proof (one boot, < 2 min); `test-usb` runs every session. Both
 # print SKIP and succeed when qemu or the kernel cannot be had (scripts/vm-deps.sh).
 VM_TARGETS = ccid-gadget t_vm_usb_gadget_test t_vm_usb_throughput_test t_vm_usb_corpus_test t_vm_qemu_ccid_test \
-             ccidkit_pcsclite pcsc_conformance
+             t_vm_fd_sandbox_test ccidkit_pcsclite pcsc_conformance multi_process_client
 .PHONY: vm-smoke test-usb
 vm-smoke: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target ccid-gadget t_vm_usb_gadget_test

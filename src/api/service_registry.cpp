@@ -5,6 +5,7 @@
 
 #include "api/default_provider.h"
 #include "api/service.h"
+#include "ccid/logging.h"
 
 namespace ccidkit::api {
 
@@ -29,6 +30,10 @@ struct Registry {
 };
 
 Registry& registry() {
+    // The service's threads may log until ~Registry has stopped them, so the logger (and
+    // spdlog's registry behind it) must be destroyed after it. Statics are destroyed in the
+    // reverse order of their construction: make the logger first.
+    [[maybe_unused]] static const bool logger_first = ccid::logger() != nullptr;
     static Registry r;
     return r;
 }

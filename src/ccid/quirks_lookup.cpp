@@ -4,10 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <set>
+
+#include "ccid/logging.h"
 
 namespace ccidkit::ccid {
 
@@ -86,11 +89,12 @@ void load_from_environment(UserRegistry& r) {
     if (path == nullptr || *path == '\0') return;
     auto rows = read_quirks_file(path);
     if (!rows) {
-        spdlog::error("quirks: {} is ignored, built-in quirks only: {}", kQuirksFileEnvVar, describe(rows.error()));
+        // A misconfiguration: said on stderr even with logging off (as for CCIDKIT_USB_FD).
+        fmt::print(stderr, "ccidkit: {} is ignored, built-in quirks only: {}\n", kQuirksFileEnvVar, describe(rows.error()));
         r.error = rows.error();
         return;
     }
-    spdlog::info("quirks: {} row(s) from {}", rows->size(), path);
+    ccid::logger()->info("quirks: {} row(s) from {}", rows->size(), path);
     r.rows = std::make_shared<const std::vector<UserQuirkRow>>(std::move(*rows));
 }
 
@@ -112,7 +116,7 @@ std::expected<std::size_t, QuirksFileError> load_quirks_file(const std::string& 
     std::lock_guard lock(r.mutex);
     r.initialised = true;
     if (!rows) {
-        spdlog::error("quirks: {} rejected: {}", path, describe(rows.error()));
+        ccid::logger()->error("quirks: {} rejected: {}", path, describe(rows.error()));
         r.error = rows.error();
         return std::unexpected(rows.error());
     }

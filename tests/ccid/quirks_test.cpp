@@ -1,6 +1,7 @@
 // The built-in quirks table, lookup and merge precedence, bcdDevice ranges, vendor-class
 // detection, apply_overrides and the reports. (What each switch does to the driver is tested
 // with the driver.)
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -409,7 +410,12 @@ TEST_F(UserRowsTest, EnvironmentFileIsReadAtTheFirstLookup) {
     auto path = write_temp("env", "abcd:0001 vendor_class_ccid name=\"Bring-up reader\"\n");
     ASSERT_EQ(::setenv(kQuirksFileEnvVar, path.c_str(), 1), 0);
     reset_user_quirks();
+    // The library prints nothing while loading a good file (logging is off by default).
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
     EXPECT_TRUE(is_vendor_class_reader(0xABCD, 0x0001));
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+    EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
     EXPECT_TRUE(is_vendor_class_reader(0xABCD, 0x0001, 0x0100));
     // Read once: changing the variable later does not reload.
     ASSERT_EQ(::setenv(kQuirksFileEnvVar, "/nonexistent/quirks", 1), 0);
@@ -417,7 +423,13 @@ TEST_F(UserRowsTest, EnvironmentFileIsReadAtTheFirstLookup) {
     EXPECT_FALSE(user_quirks_error().has_value());
     // A broken file named by the environment: built-in rows only, error kept.
     reset_user_quirks();
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
     EXPECT_FALSE(quirks_for(0xABCD, 0x0001, 0).vendor_class_ccid);
+    // A misconfiguration is said on stderr even with logging off; never on stdout.
+    EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+    EXPECT_THAT(::testing::internal::GetCapturedStderr(),
+                ::testing::StartsWith("ccidkit: CCIDKIT_QUIRKS_FILE is ignored, built-in quirks only:"));
     ASSERT_TRUE(user_quirks_error().has_value());
     EXPECT_EQ(user_quirks_error()->code, QuirksFileErrorCode::CannotOpen);
     EXPECT_EQ(quirks_for(0x09BE, 0x0002, 0).descriptor.dwMaxIFSD, 254u);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "ccid/logging.h"
 #include "ccid/usb/usb_error.h"
 
 namespace ccidkit::ccid::usb {
@@ -23,7 +24,7 @@ int init_without_discovery(libusb_context** ctx) {
     // 1.0.26: a plain context can wrap a file descriptor too; use it whenever it can be made.
     int r = libusb_init(ctx);
     if (r == LIBUSB_SUCCESS) return r;
-    spdlog::debug("usb: libusb_init failed ({}); retrying without device discovery (process-wide in libusb 1.0.26)",
+    ccid::logger()->debug("usb: libusb_init failed ({}); retrying without device discovery (process-wide in libusb 1.0.26)",
                   libusb_error_name(r));
     r = libusb_set_option(nullptr, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
     if (r != LIBUSB_SUCCESS) return r;
@@ -38,7 +39,7 @@ std::expected<std::unique_ptr<LibusbContext>, TransportError> LibusbContext::cre
     libusb_context* raw = nullptr;
     const int r = discovery == Discovery::Enabled ? libusb_init(&raw) : init_without_discovery(&raw);
     if (r != LIBUSB_SUCCESS) {
-        spdlog::debug("usb: libusb_init failed: {}", libusb_error_name(r));
+        ccid::logger()->debug("usb: libusb_init failed: {}", libusb_error_name(r));
         return std::unexpected(from_libusb_error(r));
     }
     std::unique_ptr<LibusbContext> ctx(new LibusbContext(raw));
@@ -46,7 +47,7 @@ std::expected<std::unique_ptr<LibusbContext>, TransportError> LibusbContext::cre
         try {
             ctx->thread_ = std::thread([c = ctx.get()] { c->run_events(); });
         } catch (const std::system_error& e) {
-            spdlog::debug("usb: cannot start the libusb event thread: {}", e.what());
+            ccid::logger()->debug("usb: cannot start the libusb event thread: {}", e.what());
             return std::unexpected(TransportError::Io);  // ~LibusbContext calls libusb_exit
         }
     }
@@ -60,7 +61,7 @@ void LibusbContext::run_events() {
         timeval tv{1, 0};
         const int r = libusb_handle_events_timeout_completed(ctx_, &tv, nullptr);
         if (r < 0 && r != LIBUSB_ERROR_INTERRUPTED) {
-            spdlog::debug("usb: libusb_handle_events failed: {}", libusb_error_name(r));
+            ccid::logger()->debug("usb: libusb_handle_events failed: {}", libusb_error_name(r));
             // Avoid spinning if the event source itself is broken.
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "ccid/logging.h"
 #include "ccid/usb/libusb_context.h"
 #include "ccid/usb/libusb_transport_impl.h"
 #include "ccid/usb/usb_device_description.h"
@@ -32,7 +33,7 @@ private:
 };
 
 OpenResult fail(std::string_view step, int code) {
-    spdlog::debug("usb: {} failed: {}", step, libusb_error_name(code));
+    ccid::logger()->debug("usb: {} failed: {}", step, libusb_error_name(code));
     return std::unexpected(from_libusb_error(code));
 }
 
@@ -44,10 +45,10 @@ OpenResult claim(std::unique_ptr<LibusbContext>& context, HandleGuard& handle, U
     if (options.detach_kernel_driver) {
         // Not supported on every platform (and pointless there): not an error.
         const int r = libusb_set_auto_detach_kernel_driver(handle.get(), 1);
-        if (r != LIBUSB_SUCCESS) spdlog::trace("usb: auto-detach unavailable: {}", libusb_error_name(r));
+        if (r != LIBUSB_SUCCESS) ccid::logger()->trace("usb: auto-detach unavailable: {}", libusb_error_name(r));
     }
     if (!options.claim_on_open) {
-        spdlog::debug("usb: opened reader {} {:04x}:{:04x} interface {} (not claimed)", location_name(reader),
+        ccid::logger()->debug("usb: opened reader {} {:04x}:{:04x} interface {} (not claimed)", location_name(reader),
                       reader.vendor_id, reader.product_id, reader.interface_number);
         return std::make_unique<LibusbTransport>(std::move(context), handle.release(), std::move(reader), options,
                                                  false);
@@ -61,7 +62,7 @@ OpenResult claim(std::unique_ptr<LibusbContext>& context, HandleGuard& handle, U
             return fail("set_interface_alt_setting", r);
         }
     }
-    spdlog::debug("usb: opened reader {} {:04x}:{:04x} interface {}", location_name(reader), reader.vendor_id,
+    ccid::logger()->debug("usb: opened reader {} {:04x}:{:04x} interface {}", location_name(reader), reader.vendor_id,
                   reader.product_id, reader.interface_number);
     return std::make_unique<LibusbTransport>(std::move(context), handle.release(), std::move(reader), options);
 }
@@ -92,7 +93,7 @@ OpenResult open_at(std::uint8_t bus, std::uint8_t address, const InterfaceFilter
         if (libusb_get_bus_number(d) == bus && libusb_get_device_address(d) == address) device = d;
     }
     if (device == nullptr) {
-        spdlog::debug("usb: no device at {}:{}", bus, address);
+        ccid::logger()->debug("usb: no device at {}:{}", bus, address);
         return std::unexpected(TransportError::NoDevice);
     }
     auto readers = describe_device(device, filter);
@@ -100,7 +101,7 @@ OpenResult open_at(std::uint8_t bus, std::uint8_t address, const InterfaceFilter
     if (readers->candidates.empty()) return std::unexpected(TransportError::NotSupported);
     if (ids && (readers->candidates.front().vendor_id != ids->vendor_id ||
                 readers->candidates.front().product_id != ids->product_id)) {
-        spdlog::debug("usb: device at {}:{} is not the one enumerated", bus, address);
+        ccid::logger()->debug("usb: device at {}:{} is not the one enumerated", bus, address);
         return std::unexpected(TransportError::NoDevice);
     }
 
@@ -144,7 +145,7 @@ std::expected<std::unique_ptr<UsbTransport>, TransportError> open_transport(std:
 std::expected<std::unique_ptr<UsbTransport>, TransportError> open_transport_from_fd(int fd,
                                                                                    const FdOpenOptions& options) {
     if (fd < 0) {
-        spdlog::debug("usb: invalid file descriptor {}", fd);
+        ccid::logger()->debug("usb: invalid file descriptor {}", fd);
         return std::unexpected(TransportError::Io);
     }
     auto context = LibusbContext::create(LibusbContext::Discovery::Disabled, LibusbContext::EventThread::None);
@@ -162,7 +163,7 @@ std::expected<std::unique_ptr<UsbTransport>, TransportError> open_transport_from
     auto readers = describe_device(libusb_get_device(handle.get()), filter);
     if (!readers) return std::unexpected(readers.error());
     if (readers->candidates.empty()) {
-        spdlog::debug("usb: device behind fd {} has no reader interface", fd);
+        ccid::logger()->debug("usb: device behind fd {} has no reader interface", fd);
         return std::unexpected(TransportError::NotSupported);
     }
     read_device_strings(handle.get(), *readers);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "ccid/logging.h"
 #include "ccid/usb/usb_error.h"
 #include "ccid/usb/usb_packet_rules.h"
 
@@ -93,7 +94,7 @@ LibusbTransport::~LibusbTransport() { close(); }
 
 void LibusbTransport::note_error(TransportError e) {
     if (e == TransportError::NoDevice && !gone_.exchange(true)) {
-        spdlog::debug("usb: reader {} is gone", location_name(reader_));
+        ccid::logger()->debug("usb: reader {} is gone", location_name(reader_));
     }
 }
 
@@ -113,7 +114,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::run(libusb_transfer*
         if (generation != cancel_generation_) return std::unexpected(TransportError::Cancelled);
         const int r = libusb_submit_transfer(transfer);
         if (r != LIBUSB_SUCCESS) {
-            spdlog::trace("usb: submit to endpoint {:#04x} failed: {}", transfer->endpoint, libusb_error_name(r));
+            ccid::logger()->trace("usb: submit to endpoint {:#04x} failed: {}", transfer->endpoint, libusb_error_name(r));
             const TransportError e = from_libusb_error(r);
             note_error(e);
             return std::unexpected(e);
@@ -138,7 +139,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::run(libusb_transfer*
     auto error = from_transfer_status(transfer->status);
     if (!error) return static_cast<std::size_t>(std::max(transfer->actual_length, 0));
     if (*error == TransportError::Cancelled && forced_cancel) error = TransportError::Timeout;
-    spdlog::trace("usb: transfer on endpoint {:#04x} ended: {}", transfer->endpoint, to_string(*error));
+    ccid::logger()->trace("usb: transfer on endpoint {:#04x} ended: {}", transfer->endpoint, to_string(*error));
     note_error(*error);
     return std::unexpected(*error);
 }
@@ -165,7 +166,7 @@ std::expected<std::size_t, TransportError> LibusbTransport::receive(const UsbEnd
     auto received = run(transfer.get(), generation, timeout, priority);
     if (!received) return received;
     if (*received > buffer.size()) {
-        spdlog::debug("usb: endpoint {:#04x} sent {} bytes for a {}-byte buffer", endpoint.address, *received,
+        ccid::logger()->debug("usb: endpoint {:#04x} sent {} bytes for a {}-byte buffer", endpoint.address, *received,
                       buffer.size());
         return std::unexpected(TransportError::Overflow);
     }
@@ -241,7 +242,7 @@ void LibusbTransport::prepare_bulk_in(std::size_t length) {
                               static_cast<int>(plan.request_length), on_transfer_done, &ra.wait, 0);
     if (const int r = libusb_submit_transfer(ra.transfer.get()); r != LIBUSB_SUCCESS) {
         // The next bulk_in() reads as usual and meets the same error if it lasts.
-        spdlog::trace("usb: read-ahead on endpoint {:#04x} not queued: {}", reader_.bulk_in->address,
+        ccid::logger()->trace("usb: read-ahead on endpoint {:#04x} not queued: {}", reader_.bulk_in->address,
                       libusb_error_name(r));
         note_error(from_libusb_error(r));
         return;
@@ -276,7 +277,7 @@ std::optional<std::expected<std::size_t, TransportError>> LibusbTransport::colle
     if (ra->transfer->status == LIBUSB_TRANSFER_COMPLETED) {
         // A reply that arrived before a cancel or a timeout is kept: it is the device's answer.
         if (got > buffer.size()) {
-            spdlog::debug("usb: endpoint {:#04x} sent {} bytes for a {}-byte buffer", ra->transfer->endpoint, got,
+            ccid::logger()->debug("usb: endpoint {:#04x} sent {} bytes for a {}-byte buffer", ra->transfer->endpoint, got,
                           buffer.size());
             result = std::unexpected(TransportError::Overflow);
         } else {
@@ -287,7 +288,7 @@ std::optional<std::expected<std::size_t, TransportError>> LibusbTransport::colle
         TransportError e = from_transfer_status(ra->transfer->status).value_or(TransportError::Io);
         if (e == TransportError::Cancelled && timed_out) e = TransportError::Timeout;
         if (!(e == TransportError::Cancelled && cancelled_before)) {
-            spdlog::trace("usb: read-ahead on endpoint {:#04x} ended: {}", ra->transfer->endpoint, to_string(e));
+            ccid::logger()->trace("usb: read-ahead on endpoint {:#04x} ended: {}", ra->transfer->endpoint, to_string(e));
             note_error(e);
             result = std::unexpected(e);
         }
@@ -361,7 +362,7 @@ std::expected<void, TransportError> LibusbTransport::clear_halt() {
         if (!*ep) continue;
         const int r = libusb_clear_halt(handle_, (*ep)->address);
         if (r != LIBUSB_SUCCESS) {
-            spdlog::trace("usb: clear_halt({:#04x}) failed: {}", (*ep)->address, libusb_error_name(r));
+            ccid::logger()->trace("usb: clear_halt({:#04x}) failed: {}", (*ep)->address, libusb_error_name(r));
             const TransportError e = from_libusb_error(r);
             note_error(e);
             return std::unexpected(e);
@@ -402,7 +403,7 @@ std::expected<void, TransportError> LibusbTransport::claim() {
         if (r != LIBUSB_SUCCESS) libusb_release_interface(handle_, reader_.interface_number);
     }
     if (r != LIBUSB_SUCCESS) {
-        spdlog::trace("usb: claim of interface {} failed: {}", reader_.interface_number, libusb_error_name(r));
+        ccid::logger()->trace("usb: claim of interface {} failed: {}", reader_.interface_number, libusb_error_name(r));
         const TransportError e = from_libusb_error(r);
         note_error(e);
         return std::unexpected(e);
@@ -422,7 +423,7 @@ void LibusbTransport::release() {
     idle_.wait(lock, [&] { return active_calls_ == 0; });
     reap_read_ahead();
     const int r = libusb_release_interface(handle_, reader_.interface_number);
-    if (r != LIBUSB_SUCCESS) spdlog::trace("usb: release_interface: {}", libusb_error_name(r));
+    if (r != LIBUSB_SUCCESS) ccid::logger()->trace("usb: release_interface: {}", libusb_error_name(r));
 }
 
 void LibusbTransport::close() {
@@ -442,7 +443,7 @@ void LibusbTransport::close() {
 
     if (handle != nullptr && claimed_.exchange(false)) {
         const int r = libusb_release_interface(handle, reader_.interface_number);
-        if (r != LIBUSB_SUCCESS) spdlog::trace("usb: release_interface: {}", libusb_error_name(r));
+        if (r != LIBUSB_SUCCESS) ccid::logger()->trace("usb: release_interface: {}", libusb_error_name(r));
         libusb_close(handle);
     }
 

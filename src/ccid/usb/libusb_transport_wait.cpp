@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "ccid/logging.h"
+
 namespace ccidkit::ccid::usb {
 
 namespace {
@@ -27,7 +29,7 @@ timeval slice_until(Clock::time_point deadline, Clock::time_point now) {
 
 void back_off_on_error(int r) {
     if (r >= 0 || r == LIBUSB_ERROR_INTERRUPTED || r == LIBUSB_ERROR_TIMEOUT) return;
-    spdlog::debug("usb: libusb event handling failed: {}", libusb_error_name(r));
+    ccid::logger()->debug("usb: libusb event handling failed: {}", libusb_error_name(r));
     std::this_thread::sleep_for(kErrorBackoff);
 }
 

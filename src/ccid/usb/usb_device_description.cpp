@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "ccid/logging.h"
 #include "ccid/usb/usb_error.h"
 #include "ccid/usb/usb_strings.h"
 
@@ -37,7 +38,7 @@ std::optional<std::string> read_string(libusb_device_handle* handle, std::uint8_
     const int r = libusb_get_string_descriptor(handle, index, language, buffer.data(), static_cast<int>(buffer.size()));
     if (r < 0) {
         *timed_out = r == LIBUSB_ERROR_TIMEOUT;
-        spdlog::trace("usb: string descriptor {} unreadable: {}", index, libusb_error_name(r));
+        ccid::logger()->trace("usb: string descriptor {} unreadable: {}", index, libusb_error_name(r));
         return std::nullopt;
     }
     return decode_string_descriptor(ByteView(buffer.data(), static_cast<std::size_t>(r)));
@@ -80,7 +81,7 @@ void read_device_strings(libusb_device_handle* handle, DeviceReaders& readers) {
     if (r >= 0) language = first_language_id(ByteView(buffer.data(), static_cast<std::size_t>(r)));
     for (UsbReaderCandidate& c : readers.candidates) c.strings_read = true;
     if (!language) {
-        spdlog::trace("usb: device lists no string language ({})", r < 0 ? libusb_error_name(r) : "empty");
+        ccid::logger()->trace("usb: device lists no string language ({})", r < 0 ? libusb_error_name(r) : "empty");
         return;
     }
 

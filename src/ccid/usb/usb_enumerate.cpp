@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ccid/logging.h"
 #include "ccid/usb/libusb_context.h"
 #include "ccid/usb/usb_device_description.h"
 #include "ccid/usb/usb_error.h"
@@ -35,7 +36,7 @@ std::expected<std::vector<UsbReaderCandidate>, TransportError> enumerate_readers
     libusb_device** raw = nullptr;
     const ssize_t count = libusb_get_device_list(ctx, &raw);
     if (count < 0) {
-        spdlog::debug("usb: libusb_get_device_list failed: {}", libusb_error_name(static_cast<int>(count)));
+        ccid::logger()->debug("usb: libusb_get_device_list failed: {}", libusb_error_name(static_cast<int>(count)));
         return std::unexpected(from_libusb_error(static_cast<int>(count)));
     }
     const std::unique_ptr<libusb_device*, DeviceListDeleter> list(raw);
@@ -47,7 +48,7 @@ std::expected<std::vector<UsbReaderCandidate>, TransportError> enumerate_readers
         libusb_device* device = list.get()[i];
         auto readers = describe_device(device, filter);
         if (!readers) {
-            spdlog::debug("usb: skipping device {}:{}: {}", libusb_get_bus_number(device),
+            ccid::logger()->debug("usb: skipping device {}:{}: {}", libusb_get_bus_number(device),
                           libusb_get_device_address(device), to_string(readers.error()));
             continue;
         }
@@ -59,12 +60,12 @@ std::expected<std::vector<UsbReaderCandidate>, TransportError> enumerate_readers
                 read_device_strings(handle, *readers);
                 libusb_close(handle);
             } else {
-                spdlog::debug("usb: cannot open {}:{} for its strings: {}", libusb_get_bus_number(device),
+                ccid::logger()->debug("usb: cannot open {}:{} for its strings: {}", libusb_get_bus_number(device),
                               libusb_get_device_address(device), libusb_error_name(r));
             }
         }
         for (UsbReaderCandidate& c : readers->candidates) {
-            spdlog::trace("usb: reader candidate {} {:04x}:{:04x} interface {}", location_name(c), c.vendor_id,
+            ccid::logger()->trace("usb: reader candidate {} {:04x}:{:04x} interface {}", location_name(c), c.vendor_id,
                           c.product_id, c.interface_number);
             out.push_back(std::move(c));
         }

@@ -7,6 +7,7 @@
 #include <set>
 #include <system_error>
 
+#include "ccid/logging.h"
 #include "ccid/usb/libusb_context.h"
 #include "ccid/usb/usb_bus_signature.h"
 #include "ccid/usb/usb_reader_diff.h"
@@ -18,7 +19,7 @@ namespace {
 constexpr std::chrono::milliseconds kMinPollInterval{10};
 
 int LIBUSB_CALL on_hotplug(libusb_context*, libusb_device*, libusb_hotplug_event event, void* user_data) {
-    spdlog::trace("usb: hotplug event {}", event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED ? "arrived" : "left");
+    ccid::logger()->trace("usb: hotplug event {}", event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED ? "arrived" : "left");
     static_cast<HotplugMonitor*>(user_data)->rescan();
     return 0;  // stay registered
 }
@@ -45,7 +46,7 @@ std::expected<std::unique_ptr<HotplugMonitor>, TransportError> HotplugMonitor::s
     std::error_code no_throw;
     const bool udevd = std::filesystem::exists(monitor->options_.udev_control, no_throw);
     if (monitor->options_.mode == HotplugMode::Auto && !udevd) {
-        spdlog::debug("usb: no udev daemon ({} missing): libusb would see no hotplug events; polling",
+        ccid::logger()->debug("usb: no udev daemon ({} missing): libusb would see no hotplug events; polling",
                       monitor->options_.udev_control);
     }
     if (monitor->options_.mode == HotplugMode::Auto && udevd && libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) != 0) {
@@ -67,18 +68,18 @@ std::expected<std::unique_ptr<HotplugMonitor>, TransportError> HotplugMonitor::s
                     };
                 }
             } else {
-                spdlog::debug("usb: hotplug registration failed ({}); polling instead", libusb_error_name(r));
+                ccid::logger()->debug("usb: hotplug registration failed ({}); polling instead", libusb_error_name(r));
             }
         } else {
-            spdlog::debug("usb: no libusb context for hotplug ({}); polling instead", to_string(context.error()));
+            ccid::logger()->debug("usb: no libusb context for hotplug ({}); polling instead", to_string(context.error()));
         }
     }
-    spdlog::debug("usb: reader monitor uses {}", monitor->uses_libusb_hotplug() ? "libusb hotplug" : "polling");
+    ccid::logger()->debug("usb: reader monitor uses {}", monitor->uses_libusb_hotplug() ? "libusb hotplug" : "polling");
 
     try {
         monitor->worker_ = std::thread([m = monitor.get()] { m->run(); });
     } catch (const std::system_error& e) {
-        spdlog::debug("usb: cannot start the reader monitor thread: {}", e.what());
+        ccid::logger()->debug("usb: cannot start the reader monitor thread: {}", e.what());
         monitor->release_libusb();
         return std::unexpected(TransportError::Io);
     }
@@ -168,7 +169,7 @@ void HotplugMonitor::scan_once(bool& failed) {
     auto scanned = options_.scanner(enumerate);
     if (!scanned) {
         // Keep the previous list: a failed scan must not look like every reader left.
-        spdlog::debug("usb: reader scan failed: {}", to_string(scanned.error()));
+        ccid::logger()->debug("usb: reader scan failed: {}", to_string(scanned.error()));
         failed = true;
         scans_.fetch_add(1);
         return;
