@@ -8,15 +8,13 @@
 // reproducers (fuzz/regressions/fuzz_apdu_transfer/) through the very harness the fuzzer uses.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-
 #include "ccid/apdu_transfer.h"
 #include "ccid/reader_error.h"
 #include "protocol/t1_engine.h"
 #include "sim/card/echo_app.h"
 #include "sim/card/t1_card.h"
+
+#include "fuzz_reproducers.h"
 
 // The harness itself (defines LLVMFuzzerTestOneInput); its invariant checks abort.
 #include "../../fuzz/targets/fuzz_apdu_transfer.cpp"
@@ -73,26 +71,7 @@ TEST(FuzzRegressionApduTransfer, IfsNegotiationAfterReaderTimeoutIsNotRefused) {
 }
 
 TEST(FuzzRegressionApduTransferDeathTest, ReproducersPassTheHarness) {
-    const std::filesystem::path dir =
-        std::filesystem::path(CCIDKIT_SOURCE_DIR) / "fuzz" / "regressions" / "fuzz_apdu_transfer";
-    ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-    int replayed = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-        if (!entry.is_regular_file() || entry.path().extension() == ".md") continue;
-        std::ifstream f(entry.path(), std::ios::binary);
-        const Bytes input((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        ASSERT_FALSE(input.empty()) << entry.path();
-        // A violated invariant aborts the child; a clean run exits 0.
-        EXPECT_EXIT(
-            {
-                LLVMFuzzerTestOneInput(input.data(), input.size());
-                std::exit(0);
-            },
-            ::testing::ExitedWithCode(0), "")
-            << "reproducer " << entry.path().filename();
-        ++replayed;
-    }
-    EXPECT_GE(replayed, 2);
+    fuzz_replay::expect_reproducers_pass("fuzz_apdu_transfer", LLVMFuzzerTestOneInput, 2);
 }
 
 }  // namespace

@@ -7,11 +7,9 @@
 // reproducer (fuzz/regressions/fuzz_quirks_file/) through the very harness the fuzzer uses.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-
 #include "ccid/quirks_file.h"
+
+#include "fuzz_reproducers.h"
 
 // The harness itself (defines LLVMFuzzerTestOneInput); its invariant checks abort.
 #include "../../fuzz/targets/fuzz_quirks_file.cpp"
@@ -37,25 +35,7 @@ TEST(FuzzRegressionQuirksFile, EmptyNameAndReasonGetTheDefaults) {
 }
 
 TEST(FuzzRegressionQuirksFileDeathTest, ReproducersPassTheHarness) {
-    const std::filesystem::path dir =
-        std::filesystem::path(CCIDKIT_SOURCE_DIR) / "fuzz" / "regressions" / "fuzz_quirks_file";
-    ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-    int replayed = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-        if (!entry.is_regular_file() || entry.path().extension() == ".md") continue;
-        std::ifstream f(entry.path(), std::ios::binary);
-        const Bytes input((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        ASSERT_FALSE(input.empty()) << entry.path();
-        EXPECT_EXIT(
-            {
-                LLVMFuzzerTestOneInput(input.data(), input.size());
-                std::exit(0);
-            },
-            ::testing::ExitedWithCode(0), "")
-            << "reproducer " << entry.path().filename();
-        ++replayed;
-    }
-    EXPECT_GE(replayed, 1);
+    fuzz_replay::expect_reproducers_pass("fuzz_quirks_file", LLVMFuzzerTestOneInput, 1);
 }
 
 }  // namespace
